@@ -1,0 +1,1 @@
+"""Parley's platform adapters and the platform-neutral contracts every package shares."""

@@ -1,0 +1,132 @@
+"""The one typed settings object. Built at the entry point (CLI, worker) and passed down.
+
+Every field reads from `PARLEY_<NAME>` (or a `.env` file in the working directory). Library code
+never reads the environment itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigurationError
+
+ENV_PREFIX = "PARLEY_"
+
+
+def _default_data_dir() -> Path:
+    return platformdirs.user_data_path("parley")
+
+
+def _default_cache_dir() -> Path:
+    return platformdirs.user_cache_path("parley")
+
+
+class Settings(BaseSettings):
+    """Effective configuration of one Parley process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", validate_default=True
+    )
+
+    # Storage
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Parley's data folder")
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="Converted-model cache")
+    kb_dir: Path | None = Field(None, description="Knowledge-base folder (default: DATA_DIR/kb)")
+
+    # Retrieval
+    embedding_model: str = Field(
+        "builtin:multilingual-e5-small",
+        description="Embedding model: builtin:<name>, a local folder or a hub id",
+    )
+    embedding_batch_size: int = Field(32, ge=1, le=1024)
+    index_factory: str = Field("Flat", description="FAISS index factory string")
+    hybrid_search: bool = Field(True, description="Fuse BM25 with dense search")
+    chunk_chars: int = Field(1200, ge=200, le=20000)
+    chunk_overlap: int = Field(150, ge=0, le=5000)
+    search_k: int = Field(5, ge=1, le=100)
+
+    # Models
+    dialogue_model: str = Field(
+        "builtin:qwen2.5-coder-0.5b-instruct",
+        description="Dialogue model: builtin:<name>, a local folder or a hub id",
+    )
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    max_new_tokens: int = Field(200, ge=1, le=4096)
+    max_input_chars: int = Field(4000, ge=100, description="Longer messages are truncated")
+    confidence_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    min_retrieval_score: float = Field(0.0, description="Below this, escalate without drafting")
+
+    # Redis and Celery
+    redis_url: str | None = Field(None, description="Redis URL; unset = embedded Redis")
+    broker_url: str | None = Field(None, description="Celery broker (default: REDIS_URL)")
+    state_redis_url: str | None = Field(None, description="Redis for TTL'd state")
+    namespace: str = Field("parley", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    task_soft_time_limit: int = Field(300, ge=1)
+    task_time_limit: int = Field(360, ge=1)
+    visibility_timeout: int = Field(3900, ge=1)
+    task_expires: int = Field(3600, ge=1, description="Seconds a queued task stays valid")
+    history_turns: int = Field(10, ge=0, le=200)
+    history_tokens: int = Field(1200, ge=0)
+    conversation_ttl: int = Field(7 * 24 * 3600, ge=60)
+    dedupe_ttl: int = Field(48 * 3600, ge=60, description="Must outlive platform retry windows")
+
+    # Platforms
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    telegram_bot_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> Settings:
+        if self.task_soft_time_limit >= self.task_time_limit:
+            raise ValueError("task_soft_time_limit must be below task_time_limit")
+        if self.visibility_timeout <= self.task_time_limit:
+            raise ValueError("visibility_timeout must exceed task_time_limit")
+        if self.chunk_overlap >= self.chunk_chars:
+            raise ValueError("chunk_overlap must be below chunk_chars")
+        return self
+
+    @property
+    def knowledge_base_dir(self) -> Path:
+        return self.kb_dir if self.kb_dir is not None else self.data_dir / "kb"
+
+    @property
+    def embedded(self) -> bool:
+        """True when no Redis is configured and Parley runs its own."""
+        return self.redis_url is None
+
+    def masked(self) -> dict[str, Any]:
+        """Settings as plain values with secrets masked, for `parley config`."""
+        out: dict[str, Any] = {}
+        for name, value in self:
+            if isinstance(value, SecretStr):
+                out[name] = "**********"
+            elif isinstance(value, Path):
+                out[name] = str(value)
+            elif isinstance(value, str) and "://" in value and "@" in value:
+                scheme, rest = value.split("://", 1)
+                out[name] = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+            else:
+                out[name] = value
+        return out
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment, turning validation errors into a clear message."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            name = f"{ENV_PREFIX}{field.upper()}" if err["loc"] else "settings"
+            problems.append(f"{name}: {err['msg']}")
+        raise ConfigurationError("Invalid configuration: " + "; ".join(problems)) from exc

@@ -1,0 +1,1 @@
+"""Models: dialogue drafting, translation, language identification, fine-tuning, evaluation."""

@@ -1,0 +1,1 @@
+"""Knowledge base: ingestion, embeddings, FAISS index and search."""

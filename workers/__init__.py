@@ -1,0 +1,1 @@
+"""Celery app, tasks, conversation state in Redis, delivery."""
