@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(1200, ge=200, le=20000)
     chunk_overlap: int = Field(150, ge=0, le=5000)
     search_k: int = Field(5, ge=1, le=100)
+    lexical_weight: float = Field(
+        0.3, ge=0.0, le=10.0, description="Weight of BM25 against dense (1.0) in hybrid fusion"
+    )
+    index_nprobe: int = Field(16, ge=1, description="IVF lists searched per query (IVF factories)")
+    index_ef_search: int = Field(128, ge=1, description="HNSW efSearch (HNSW factories)")
+    embedding_allow_download: bool = Field(
+        False, description="Let a hub-id embedding model download when it is not cached"
+    )
 
     # Models
     dialogue_model: str = Field(
@@ -60,6 +68,12 @@ class Settings(BaseSettings):
     max_input_chars: int = Field(4000, ge=100, description="Longer messages are truncated")
     confidence_threshold: float = Field(0.5, ge=0.0, le=1.0)
     min_retrieval_score: float = Field(0.0, description="Below this, escalate without drafting")
+    draft_context_chars: int = Field(
+        2400, ge=200, le=50000, description="Passage text a draft prompt may carry"
+    )
+    default_language: str = Field(
+        "en", pattern=r"^[a-z]{2}$", description="Reply language when detection is unsure"
+    )
 
     # Redis and Celery
     redis_url: str | None = Field(None, description="Redis URL; unset = embedded Redis")
@@ -74,6 +88,13 @@ class Settings(BaseSettings):
     history_tokens: int = Field(1200, ge=0)
     conversation_ttl: int = Field(7 * 24 * 3600, ge=60)
     dedupe_ttl: int = Field(48 * 3600, ge=60, description="Must outlive platform retry windows")
+    task_max_retries: int = Field(5, ge=0, le=100, description="Retries for transient errors")
+    reply_timeout: float = Field(300.0, gt=0, description="Seconds `ask`/`chat` wait for a reply")
+    answerer_factory: str = Field(
+        "nlp.answering:build_answerer",
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="'module:function' taking Settings and returning an Answerer",
+    )
 
     # Platforms
     slack_bot_token: SecretStr | None = None

@@ -1,9 +1,103 @@
-"""Placeholder: filled in by its owner."""
+"""`parley ask` and `parley chat`: the terminal as a chat platform, through the full pipeline."""
 
 from __future__ import annotations
 
+import json
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+from bot.cli.common import get_settings, handle_errors
+from bot.errors import ParleyError
+from bot.local import LocalChannel, Reply
+from workers.bootstrap import client_runtime
+
+console = Console()
+err_console = Console(stderr=True)
+
+QUIT = {"/quit", "/exit", "/q"}
+
+
+def _render(reply: Reply) -> None:
+    console.print(f"[bold green]parley>[/bold green] {reply.text}")
+    draft = reply.draft
+    if draft is None:
+        return
+    for citation in draft.citations:
+        title = citation.title or citation.doc_id
+        console.print(f"  [dim]source: {title} ({citation.source})[/dim]")
+    label = "escalated to a person" if draft.action == "escalate" else "answered"
+    console.print(
+        f"  [dim]{label} · language {draft.language} · confidence {draft.confidence:.2f} · "
+        f"{reply.elapsed:.1f} s[/dim]"
+    )
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The question to answer")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON")] = False,
+) -> None:
+    """Answer one question through the full pipeline (embedded Redis and worker by default)."""
+    handle_errors(_ask)(question, as_json)
+
+
+def _ask(question: str, as_json: bool) -> None:
+    settings = get_settings()
+    with err_console.status("Starting Parley") as spinner:
+
+        def progress(text: str) -> None:
+            spinner.update(text)
+
+        with client_runtime(settings, progress=progress) as runtime:
+            spinner.update("Thinking")
+            reply = LocalChannel(runtime).ask(question)
+    if as_json:
+        typer.echo(json.dumps(reply.to_json(), ensure_ascii=False))
+    else:
+        _render(reply)
+
+
+def chat() -> None:
+    """Chat in the terminal with conversation memory (/reset forgets, /quit leaves)."""
+    handle_errors(_chat)()
+
+
+def _chat() -> None:
+    settings = get_settings()
+    with err_console.status("Starting Parley") as spinner:
+        stack = client_runtime(settings, progress=lambda text: spinner.update(text))
+        runtime = stack.__enter__()
+    try:
+        channel = LocalChannel(runtime)
+        console.print("Parley is ready. Ask a question; /reset forgets, /quit ends.")
+        while True:
+            try:
+                text = console.input("[bold cyan]you>[/bold cyan] ")
+            except (EOFError, KeyboardInterrupt):
+                console.print()
+                break
+            command = text.strip().lower()
+            if command in QUIT:
+                break
+            if command == "/reset":
+                channel.reset()
+                console.print("[dim]Conversation forgotten.[/dim]")
+                continue
+            if not command:
+                continue
+            try:
+                with err_console.status("Thinking"):
+                    reply = channel.ask(text)
+            except ParleyError as exc:
+                err_console.print(f"[red]Error:[/red] {exc}")
+                continue
+            _render(reply)
+    finally:
+        stack.__exit__(None, None, None)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add `ask` and `chat` to the root app."""
+    app.command()(ask)
+    app.command()(chat)

@@ -1,0 +1,90 @@
+"""Delivering replies: a small `Deliverer` protocol and a registry of one deliverer per platform.
+
+Slack and Telegram register theirs from their own packages (`register_deliverer`); the local
+adapter's is here. Every deliverer must honour `OutgoingMessage.idempotency_key`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+import redis
+
+from bot.errors import ConfigurationError, InvalidInputError
+from bot.settings import Settings
+from bot.types import OutgoingMessage
+from workers.keys import Keys
+
+log = logging.getLogger(__name__)
+
+
+class Deliverer(Protocol):
+    """Sends one reply to its platform."""
+
+    def deliver(self, outgoing: OutgoingMessage) -> bool:
+        """Deliver once; return False when this idempotency key was already delivered."""
+        ...
+
+
+DelivererFactory = Callable[[Settings, redis.Redis], Deliverer]
+
+# The local outbox push and the idempotency key are one atomic step: exactly one copy is queued.
+_PUSH_ONCE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  redis.call('RPUSH', KEYS[2], ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
+  return 1
+end
+return 0
+"""
+
+
+class LocalDeliverer:
+    """Pushes replies to the Redis list the local adapter (terminal) waits on."""
+
+    def __init__(self, settings: Settings, client: redis.Redis) -> None:
+        self._settings = settings
+        self._keys = Keys(settings.namespace)
+        self._push = client.register_script(_PUSH_ONCE)
+
+    def deliver(self, outgoing: OutgoingMessage) -> bool:
+        """Queue the reply for the waiting terminal, exactly once per idempotency key."""
+        reply_to = str(outgoing.metadata.get("reply_to", ""))
+        if not reply_to:
+            raise InvalidInputError("A local reply needs metadata['reply_to'] (the event id)")
+        pushed = self._push(
+            keys=[self._keys.outbound(outgoing.idempotency_key), self._keys.local_reply(reply_to)],
+            args=[
+                "delivered",
+                self._settings.dedupe_ttl,
+                json.dumps(outgoing.to_dict()),
+                int(self._settings.reply_timeout) + 3600,
+            ],
+        )
+        return bool(pushed)
+
+
+_REGISTRY: dict[str, DelivererFactory] = {"local": LocalDeliverer}
+
+
+def register_deliverer(platform: str, factory: DelivererFactory) -> None:
+    """Make `factory(settings, redis)` the deliverer of `platform` (replaces any earlier one)."""
+    _REGISTRY[platform] = factory
+
+
+def build_deliverers(settings: Settings, client: redis.Redis) -> dict[str, Deliverer]:
+    """One deliverer per registered platform."""
+    return {name: factory(settings, client) for name, factory in _REGISTRY.items()}
+
+
+def deliverer_for(deliverers: dict[str, Deliverer], platform: str) -> Deliverer:
+    """The deliverer of `platform`; ConfigurationError when none is registered."""
+    try:
+        return deliverers[platform]
+    except KeyError:
+        raise ConfigurationError(
+            f"No deliverer is registered for platform {platform!r}; is its adapter installed?"
+        ) from None

@@ -1,0 +1,138 @@
+"""The answering pipeline as plain functions (the Celery tasks are thin wrappers around these)."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+
+from bot.errors import ParleyError, TransientError
+from bot.settings import Settings
+from bot.types import IncomingMessage, OutgoingMessage, Turn
+from nlp.types import Answerer, Draft
+from workers.keys import event_key
+from workers.preferences import ChannelSettings
+from workers.state import ConversationStore
+
+log = logging.getLogger(__name__)
+
+EMPTY_REPLY = "Your message was empty. Please type a question and I will look it up."
+TRUNCATED_NOTE = "(Your message was long: I read only its first {limit} characters.)"
+FAILED_REPLY = "Sorry, I could not answer this right now: {reason}"
+
+
+def clean_text(text: str) -> str:
+    """Drop invisible format characters (zero-width, bidi controls) and surrounding space."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip()
+
+
+def reply_key(message: IncomingMessage) -> str:
+    """The idempotency key of the reply to `message`: one reply per incoming event."""
+    return f"reply:{event_key(message.platform, message.event_id)}"
+
+
+def make_reply(
+    message: IncomingMessage,
+    text: str,
+    *,
+    draft: dict[str, Any] | None = None,
+    error: str | None = None,
+    note: str | None = None,
+) -> OutgoingMessage:
+    """An OutgoingMessage answering `message` (draft, error and note ride in metadata)."""
+    metadata: dict[str, Any] = {"reply_to": message.event_id, "draft": draft}
+    if error is not None:
+        metadata["error"] = error
+    if note is not None:
+        metadata["note"] = note
+    return OutgoingMessage(
+        platform=message.platform,
+        channel=message.channel,
+        thread=message.thread,
+        text=text,
+        idempotency_key=reply_key(message),
+        metadata=metadata,
+    )
+
+
+def _draft_text(draft: dict[str, Any], note: str | None) -> str:
+    text = str(draft.get("text", ""))
+    return f"{note}\n\n{text}" if note else text
+
+
+def _apply_channel(draft: Draft, channel: ChannelSettings) -> Draft:
+    threshold = channel.confidence_threshold
+    if draft.action == "answer" and threshold is not None and draft.confidence < threshold:
+        return Draft(
+            text=draft.text,
+            language=draft.language,
+            action="escalate",
+            confidence=draft.confidence,
+            citations=draft.citations,
+            reason=f"confidence {draft.confidence:.2f} below the channel threshold {threshold}",
+        )
+    return draft
+
+
+def draft_reply(
+    message: IncomingMessage,
+    *,
+    settings: Settings,
+    store: ConversationStore,
+    answerer: Callable[[], Answerer],
+    channel: ChannelSettings,
+) -> OutgoingMessage | None:
+    """Answer one incoming message and remember the exchange; idempotent per event.
+
+    Transient errors (Redis away, TransientError) propagate so the task retries; other Parley
+    errors and bugs become a user-facing error reply. Returns None when the channel is off.
+    """
+    ids = (message.platform, message.channel, message.event_id)
+    key = event_key(message.platform, message.event_id)
+    if channel.policy == "off":
+        log.info("channel off, not answering platform=%s channel=%s event=%s", *ids)
+        return None
+    text = clean_text(message.text)
+    if not text:
+        log.info("empty message platform=%s channel=%s event=%s", *ids)
+        return make_reply(message, EMPTY_REPLY, error="empty")
+    limit = settings.max_input_chars
+    note = TRUNCATED_NOTE.format(limit=limit) if len(text) > limit else None
+    text = text[:limit]
+    stored = store.answered(key)
+    if stored is not None:
+        log.info("reusing stored answer platform=%s channel=%s event=%s", *ids)
+        return make_reply(message, _draft_text(stored, note), draft=stored, note=note)
+    try:
+        model = answerer()
+        history = store.load_history(message.thread_ref, exclude_event=key)
+        draft = model.answer(text, history=history, language=message.language)
+    except TransientError:
+        raise
+    except ParleyError as exc:
+        log.warning("cannot answer platform=%s channel=%s event=%s: %s", *ids, exc)
+        return make_reply(message, FAILED_REPLY.format(reason=exc), error=type(exc).__name__)
+    except SoftTimeLimitExceeded:
+        log.error("answer timed out platform=%s channel=%s event=%s", *ids)
+        reason = "it took too long. Please try again."
+        return make_reply(message, FAILED_REPLY.format(reason=reason), error="timeout")
+    draft = _apply_channel(draft, channel)
+    data = draft.to_dict()
+    data.pop("passages", None)
+    store.record_exchange(
+        key,
+        message.thread_ref,
+        question=Turn(role="user", text=text, at=message.received_at),
+        reply=Turn(role="assistant", text=draft.text),
+        draft=data,
+    )
+    log.info(
+        "answered platform=%s channel=%s event=%s action=%s confidence=%.2f",
+        *ids,
+        draft.action,
+        draft.confidence,
+    )
+    return make_reply(message, _draft_text(data, note), draft=data, note=note)

@@ -1,0 +1,1 @@
+"""Celery tasks, one module per domain; thin wrappers around plain functions."""
