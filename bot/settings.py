@@ -103,7 +103,9 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"
 
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "WARNING", description="Log level of CLI commands (workers: parley worker --loglevel)"
+    )
 
     @model_validator(mode="after")
     def _check_limits(self) -> Settings:

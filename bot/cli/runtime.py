@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from contextlib import ExitStack
 from typing import Annotated, Any, cast
@@ -48,6 +49,7 @@ def _run_worker(
 ) -> None:
     chosen = _parse_queues(queues)
     settings = get_settings()
+    logging.getLogger().setLevel(loglevel.upper())
     with ExitStack() as stack:
         if settings.embedded:
             server = EmbeddedRedis(settings.data_dir)

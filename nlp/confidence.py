@@ -1,0 +1,38 @@
+"""How sure Parley is of a draft, on a 0..1 scale compared against the confidence threshold.
+
+confidence = p_model x citation_factor x grounding_factor, where
+- p_model is the geometric mean probability the model gave its own answer tokens (greedy decoding:
+  low when the model hesitates between continuations, typical of invented answers);
+- citation_factor is 1.0 when the draft cites at least one passage, NO_CITATION_FACTOR otherwise;
+- grounding_factor is UNGROUNDED_NUMBER_FACTOR when the draft states a number (a price, a date, a
+  limit) that appears in no passage, 1.0 otherwise.
+A draft in which the model says the passages do not answer the question has confidence 0. Weak
+retrieval is handled before drafting: no hits, or a top score below `min_retrieval_score`, escalate
+without a draft (retrievers' score scales differ, so they are gated, not multiplied in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nlp.drafting import DraftResult
+from nlp.prompts import ungrounded_numbers
+
+NO_CITATION_FACTOR = 0.8
+UNGROUNDED_NUMBER_FACTOR = 0.5
+
+
+def draft_confidence(result: DraftResult, passages: Sequence[str]) -> tuple[float, str]:
+    """The draft's confidence and, when something lowered it, why (for the reviewing agent)."""
+    if result.refused:
+        return 0.0, "the passages do not answer the question"
+    confidence = result.token_probability
+    reasons = []
+    if not result.cited:
+        confidence *= NO_CITATION_FACTOR
+        reasons.append("the draft cites no passage")
+    numbers = ungrounded_numbers(result.text, passages)
+    if numbers:
+        confidence *= UNGROUNDED_NUMBER_FACTOR
+        reasons.append("numbers not found in the passages: " + ", ".join(numbers[:5]))
+    return max(0.0, min(1.0, confidence)), "; ".join(reasons)

@@ -1,0 +1,165 @@
+"""The retrieval-augmented chat prompt, and reading citations and refusals back out of a draft.
+
+Pure functions over plain data (no model), so every rule here is unit-tested.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from bot.types import Turn
+from retrieval.types import Hit
+
+NO_ANSWER = "NO_ANSWER"
+MIN_PASSAGE_CHARS = 200
+
+LANGUAGE_NAMES: dict[str, str] = {
+    "ar": "Arabic",
+    "da": "Danish",
+    "de": "German",
+    "en": "English",
+    "es": "Spanish",
+    "fi": "Finnish",
+    "fr": "French",
+    "hi": "Hindi",
+    "it": "Italian",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "nb": "Norwegian",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "pt": "Portuguese",
+    "ru": "Russian",
+    "sv": "Swedish",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "zh": "Chinese",
+}
+
+SYSTEM_PROMPT = """You are Parley, a customer support assistant.
+Rules:
+- Answer only from the numbered passages the user gives you. Never use other knowledge.
+- Cite the passages you used by number in square brackets, like [1] or [2].
+- Answer in {language}.
+- If the passages do not contain the answer, reply only with: {no_answer}
+- Be brief: at most three sentences."""
+
+_CITATION = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
+# Refusal phrasings small models use instead of the marker, in the languages they answer best in.
+_REFUSALS = re.compile(
+    r"\bNO[_ ]ANSWER\b|i (?:do not|don't|cannot|can't) (?:know|answer|find)"
+    r"|(?:passages?|context) (?:do(?:es)? not|don't|doesn't) (?:contain|mention|provide|say)"
+    r"|no (?:information|answer) (?:is )?(?:available|provided|given)"
+    r"|no (?:lo )?sé\b|no (?:tengo|hay) información|ich weiß (?:es )?nicht"
+    r"|je ne sais pas|jag vet inte|我不知道|没有(?:相关)?信息",
+    re.IGNORECASE,
+)
+# Zero-width characters, bidi controls and other format characters (Unicode category Cf) are
+# invisible to a reader but not to the model: strip them so hidden instructions cannot ride along.
+_KEEP_FORMAT = {"\u200d"}  # the zero-width joiner builds emoji sequences
+
+
+def strip_invisible(text: str) -> str:
+    """Remove invisible format characters (zero-width, bidi controls) and stray control codes."""
+    return "".join(
+        ch
+        for ch in text
+        if ch in _KEEP_FORMAT
+        or ch in "\n\t"
+        or unicodedata.category(ch) not in {"Cf", "Cc", "Co", "Cs"}
+    )
+
+
+def language_name(code: str | None) -> str:
+    """The English name of an ISO 639-1 code, for the prompt ("the language of the question")."""
+    if code is None:
+        return "the same language as the question"
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def format_passages(hits: Sequence[Hit], *, max_chars: int) -> str:
+    """Number the passages [1]..[n], best first, within `max_chars` of passage text.
+
+    The best passages are kept whole where they fit: a price table cut in half answers nothing.
+    A passage that no longer fits is cut (if at least MIN_PASSAGE_CHARS remain) or left out.
+    """
+    blocks: list[str] = []
+    remaining = max_chars
+    for number, hit in enumerate(hits, start=1):
+        if remaining < MIN_PASSAGE_CHARS and blocks:
+            break
+        text = hit.text.strip()
+        if len(text) > remaining:
+            text = text[:remaining].rsplit(" ", 1)[0] + " ..."
+        remaining -= len(text)
+        title = f" {hit.title}" if hit.title else ""
+        blocks.append(f"[{number}]{title}\n{text}")
+    return "\n\n".join(blocks)
+
+
+def build_messages(
+    question: str,
+    hits: Sequence[Hit],
+    *,
+    history: Sequence[Turn] = (),
+    language: str | None = None,
+    max_context_chars: int = 2400,
+) -> list[dict[str, str]]:
+    """The chat messages for one draft: rules, the bounded conversation, passages and question.
+
+    The passages travel with the last user message (small models follow nearby context best);
+    earlier turns are plain text so the model can resolve "it" and "that" in the question.
+    """
+    system = SYSTEM_PROMPT.format(language=language_name(language), no_answer=NO_ANSWER)
+    messages = [{"role": "system", "content": system}]
+    messages.extend({"role": turn.role, "content": turn.text} for turn in history)
+    passages = format_passages(hits, max_chars=max_context_chars)
+    messages.append({"role": "user", "content": f"Passages:\n{passages}\n\nQuestion: {question}"})
+    return messages
+
+
+def parse_citations(text: str, n_passages: int) -> tuple[int, ...]:
+    """1-based passage numbers cited as [n] or [n, m], in order of first use; others dropped."""
+    seen: list[int] = []
+    for match in _CITATION.finditer(text):
+        for part in match.group(1).split(","):
+            number = int(part)
+            if 1 <= number <= n_passages and number not in seen:
+                seen.append(number)
+    return tuple(seen)
+
+
+def is_refusal(text: str) -> bool:
+    """True when the draft says the passages do not answer the question."""
+    return not text.strip() or bool(_REFUSALS.search(text))
+
+
+def clean_answer(text: str, titles: Sequence[str] = ()) -> str:
+    """Trim the generated text: whitespace, an "Answer:" label, echoed passage headers.
+
+    Small models sometimes copy a passage with its "[n] Title" header line; the header becomes a
+    citation at the end of that passage's text instead.
+    """
+    cleaned = text.strip()
+    for number, title in enumerate(titles, start=1):
+        header = re.compile(
+            rf"^\[{number}\][ \t]*{re.escape(title)}[ \t]*:?[ \t]*\n(.+?)(?=\n\n|\Z)", re.M | re.S
+        )
+        cleaned = header.sub(rf"\1 [{number}]", cleaned)
+    cleaned = re.sub(r"^(?:answer|respuesta|antwort|svar)\s*:\s*", "", cleaned, flags=re.I)
+    return cleaned.strip()
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def ungrounded_numbers(answer: str, passages: Sequence[str]) -> list[str]:
+    """Numbers in the answer that appear in no passage (a stated price the sources lack).
+
+    Citation markers are ignored; "1,200" and "1200" count as the same number.
+    """
+    body = _CITATION.sub(" ", answer)
+    known = {n.replace(",", "").replace(".", "") for p in passages for n in _NUMBER.findall(p)}
+    return [n for n in _NUMBER.findall(body) if n.replace(",", "").replace(".", "") not in known]

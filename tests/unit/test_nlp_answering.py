@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.errors import InvalidInputError
+from bot.settings import Settings
+from bot.types import Turn
+from nlp.answering import RetrievalAnswerer, build_answerer, clean_input
+from nlp.types import Answerer
+from tests.fakes_nlp import PASSWORDS, PLANS, FakeDetector, FakeDrafter, FakeRetriever
+
+
+def settings(**overrides: Any) -> Settings:
+    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+def answerer(
+    drafter: FakeDrafter | None = None,
+    retriever: FakeRetriever | None = None,
+    detector: FakeDetector | None = None,
+    **overrides: Any,
+) -> RetrievalAnswerer:
+    return RetrievalAnswerer(
+        settings(**overrides),
+        retriever or FakeRetriever(),
+        drafter or FakeDrafter(),
+        detector or FakeDetector(),
+    )
+
+
+def test_a_confident_cited_draft_is_an_answer() -> None:
+    bot: Answerer = answerer(detector=FakeDetector({"How much is Premium?": "en"}))
+    draft = bot.answer("How much is Premium?")
+    assert draft.action == "answer"
+    assert draft.text == "Premium costs 49 euros per month [1]."
+    assert draft.language == "en"
+    assert draft.confidence == pytest.approx(0.9)
+    assert [c.doc_id for c in draft.citations] == ["plans"]
+    assert draft.citations[0].url == "https://example.com/plans"
+    assert [p["doc_id"] for p in draft.passages] == ["plans", "passwords"]
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t ", "\u200b\u200e \u2066"])
+def test_empty_questions_are_rejected(question: str) -> None:
+    with pytest.raises(InvalidInputError):
+        answerer().answer(question)
+
+
+def test_a_100k_character_question_is_truncated() -> None:
+    drafter, retriever = FakeDrafter(), FakeRetriever()
+    answerer(drafter, retriever, max_input_chars=4000).answer("x" * 100_000)
+    assert len(drafter.calls[0][0]) == 4000
+    assert len(retriever.queries[0][0]) == 4000
+    assert clean_input(" a\u200bb ", 100) == "ab"
+
+
+def test_nothing_retrieved_escalates_without_drafting() -> None:
+    drafter = FakeDrafter()
+    draft = answerer(drafter, FakeRetriever(hits=[])).answer("Who are you?")
+    assert draft.action == "escalate" and draft.confidence == 0.0 and draft.text == ""
+    assert "no relevant passage" in draft.reason
+    assert drafter.calls == []
+
+
+def test_weak_retrieval_escalates_without_drafting() -> None:
+    drafter = FakeDrafter()
+    retriever = FakeRetriever(hits=[PASSWORDS, PLANS])
+    draft = answerer(drafter, retriever, min_retrieval_score=0.5).answer("How much is it?")
+    assert draft.action == "escalate" and "0.410" in draft.reason
+    assert drafter.calls == [] and len(draft.passages) == 2
+
+
+def test_low_confidence_escalates_but_keeps_the_draft_for_review() -> None:
+    drafter = FakeDrafter(text="It costs 99 euros.", cited=(), token_probability=0.7)
+    draft = answerer(drafter, confidence_threshold=0.5).answer("How much is Premium?")
+    assert draft.action == "escalate"
+    assert draft.text == "It costs 99 euros."
+    assert draft.confidence < 0.5 and "99" in draft.reason
+
+
+def test_a_refusal_escalates_with_an_empty_text() -> None:
+    drafter = FakeDrafter(text="NO_ANSWER", cited=(), refused=True)
+    draft = answerer(drafter).answer("What is the capital of Peru?")
+    assert (draft.action, draft.text, draft.confidence) == ("escalate", "", 0.0)
+
+
+def test_language_given_then_detected_then_from_history_then_default() -> None:
+    detector = FakeDetector({"¿Cuánto cuesta Premium?": "es", "Hur mycket kostar det?": "sv"})
+    drafter, retriever = FakeDrafter(), FakeRetriever()
+    bot = answerer(drafter, retriever, detector, default_language="de")
+    assert bot.answer("¿Cuánto cuesta Premium?", language="fr").language == "fr"
+    assert bot.answer("¿Cuánto cuesta Premium?").language == "es"
+    history = [Turn("user", "Hur mycket kostar det?"), Turn("assistant", "49 euro [1].")]
+    assert bot.answer("ok?", history=history).language == "sv"
+    assert bot.answer("ok?").language == "de"
+    assert [call[3] for call in drafter.calls] == ["fr", "es", "sv", "de"]
+    assert retriever.queries[1][2] == "es"
+
+
+def test_follow_ups_are_searched_with_the_previous_question_and_history_is_bounded() -> None:
+    drafter, retriever = FakeDrafter(), FakeRetriever()
+    history = [Turn("user", f"old question {i}") for i in range(20)] + [Turn("user", " \u200b")]
+    history += [Turn("user", "What does Premium include?"), Turn("assistant", "Support [1].")]
+    bot = answerer(drafter, retriever, history_turns=4, history_tokens=100, search_k=1)
+    bot.answer("and how much does that cost?", history=history)
+    assert retriever.queries == [
+        ("What does Premium include?\nand how much does that cost?", 1, "en")
+    ]
+    assert len(drafter.calls[0][2]) <= 4
+    assert drafter.calls[0][2][-1].text == "Support [1]."
+
+
+def test_build_answerer_reports_a_missing_model_clearly(tmp_path: Any) -> None:
+    from bot.errors import ModelUnavailableError
+
+    s = settings(dialogue_model=str(tmp_path / "missing"), cache_dir=tmp_path)
+    with pytest.raises(ModelUnavailableError, match="PARLEY_DIALOGUE_MODEL"):
+        build_answerer(s, retriever=FakeRetriever())

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import pytest
+
+from nlp.confidence import NO_CITATION_FACTOR, UNGROUNDED_NUMBER_FACTOR, draft_confidence
+from nlp.drafting import DraftResult
+
+PASSAGES = ["Premium costs 49 euros per month."]
+
+
+def result(text: str, cited: tuple[int, ...] = (1,), refused: bool = False) -> DraftResult:
+    return DraftResult(text, cited, refused, token_probability=0.9, new_tokens=5, seconds=0.1)
+
+
+def test_a_cited_grounded_answer_keeps_the_model_probability() -> None:
+    assert draft_confidence(result("It costs 49 euros [1]."), PASSAGES) == (0.9, "")
+
+
+def test_a_refusal_has_zero_confidence() -> None:
+    confidence, reason = draft_confidence(result("NO_ANSWER", (), refused=True), PASSAGES)
+    assert confidence == 0.0 and "do not answer" in reason
+
+
+def test_missing_citations_and_invented_numbers_lower_confidence() -> None:
+    confidence, reason = draft_confidence(result("It costs 59 euros.", ()), PASSAGES)
+    assert confidence == pytest.approx(0.9 * NO_CITATION_FACTOR * UNGROUNDED_NUMBER_FACTOR)
+    assert "cites no passage" in reason and "59" in reason

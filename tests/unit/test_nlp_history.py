@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from bot.types import Turn
+from nlp.history import bound_history, search_query
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def conversation(n: int) -> list[Turn]:
+    return [Turn("user" if i % 2 == 0 else "assistant", f"turn {i} text") for i in range(n)]
+
+
+def test_history_keeps_the_most_recent_turns() -> None:
+    kept = bound_history(conversation(10), max_turns=4, max_tokens=1000, count_tokens=words)
+    assert [t.text for t in kept] == ["turn 6 text", "turn 7 text", "turn 8 text", "turn 9 text"]
+
+
+def test_history_is_bounded_in_tokens_dropping_whole_turns_and_leading_assistant() -> None:
+    kept = bound_history(conversation(10), max_turns=10, max_tokens=10, count_tokens=words)
+    # 3 turns of 3 tokens fit; the oldest of them is an assistant turn, so it goes too.
+    assert [t.text for t in kept] == ["turn 8 text", "turn 9 text"]
+
+
+def test_history_can_be_switched_off() -> None:
+    assert bound_history(conversation(4), max_turns=0, max_tokens=100, count_tokens=words) == ()
+    assert bound_history(conversation(4), max_turns=4, max_tokens=0, count_tokens=words) == ()
+
+
+def test_short_follow_ups_carry_the_previous_question() -> None:
+    history = [Turn("user", "What does Premium include?"), Turn("assistant", "Support [1].")]
+    query = search_query("and how much does that cost?", history)
+    assert query == "What does Premium include?\nand how much does that cost?"
+
+
+def test_standalone_questions_are_searched_as_they_are() -> None:
+    history = [Turn("user", "What does Premium include?")]
+    long = "How do I reset the password of my account when I no longer have the email?"
+    assert search_query(long, history) == long
+    assert search_query("and the price?", []) == "and the price?"
