@@ -19,6 +19,11 @@ class MessageKind(StrEnum):
     CHANNEL = "channel"
     COMMAND = "command"
     EDIT = "edit"
+    DELETE = "delete"
+
+
+Intent = Literal["auto", "answer", "translate"]
+"""What the sender asked for: `auto` lets the channel policy decide (workers/intake routes it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,10 @@ class IncomingMessage:
     kind: MessageKind = MessageKind.DM
     language: str | None = None
     received_at: float = field(default_factory=time.time)
+    intent: Intent = "auto"
+    targets: tuple[str, ...] = ()
+    is_bot: bool = False
+    user_name: str = ""
 
     @property
     def thread_ref(self) -> ThreadRef:
@@ -60,6 +69,7 @@ class IncomingMessage:
     def from_dict(cls, data: dict[str, Any]) -> IncomingMessage:
         values = dict(data)
         values["kind"] = MessageKind(values.get("kind", MessageKind.DM))
+        values["targets"] = tuple(values.get("targets", ()))
         return cls(**values)
 
 
@@ -74,7 +84,11 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
-    """A reply to deliver; `idempotency_key` makes a resend harmless."""
+    """A reply to deliver; `idempotency_key` makes a resend harmless.
+
+    `replaces` names the idempotency key of an earlier message to edit in place (or, with
+    `delete`, to remove): deliverers keep the platform message id of what they posted per key.
+    """
 
     platform: Platform
     channel: str
@@ -83,6 +97,11 @@ class OutgoingMessage:
     thread: str = ""
     buttons: tuple[Button, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    kind: Literal["answer", "translation", "error", "notice"] = "answer"
+    replaces: str = ""
+    delete: bool = False
+    reply_to_message: str = ""
+    ephemeral_to: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -6,6 +6,7 @@ adapter's is here. Every deliverer must honour `OutgoingMessage.idempotency_key`
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 from collections.abc import Callable
@@ -69,6 +70,10 @@ class LocalDeliverer:
 
 _REGISTRY: dict[str, DelivererFactory] = {"local": LocalDeliverer}
 
+# Platform adapters register their deliverer when imported; the worker imports them by path so
+# no platform SDK is imported outside its package.
+PLATFORM_MODULES = {"slack": "bot.slack.delivery", "telegram": "bot.telegram.delivery"}
+
 
 def register_deliverer(platform: str, factory: DelivererFactory) -> None:
     """Make `factory(settings, redis)` the deliverer of `platform` (replaces any earlier one)."""
@@ -76,8 +81,49 @@ def register_deliverer(platform: str, factory: DelivererFactory) -> None:
 
 
 def build_deliverers(settings: Settings, client: redis.Redis) -> dict[str, Deliverer]:
-    """One deliverer per registered platform."""
+    """One deliverer per registered platform (importing the adapters that are installed)."""
+    for module in PLATFORM_MODULES.values():
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
+            log.debug("platform module %s not available", module)
     return {name: factory(settings, client) for name, factory in _REGISTRY.items()}
+
+
+class PostedMessages:
+    """Which platform message was posted under which idempotency key, for edits and deletes.
+
+    Deliverers call `claim` before posting (False: already posted or being posted), `record`
+    after, and `posted_id` to find the message an edit or delete refers to.
+    """
+
+    def __init__(self, settings: Settings, client: redis.Redis) -> None:
+        self._client = client
+        self._keys = Keys(settings.namespace)
+        self._ttl = settings.dedupe_ttl
+
+    def claim(self, idempotency_key: str) -> bool:
+        """Reserve the key; False when a message was already posted (or is being posted) for it."""
+        return bool(
+            self._client.set(self._keys.outbound(idempotency_key), "", nx=True, ex=self._ttl)
+        )
+
+    def record(self, idempotency_key: str, platform_message_id: str) -> None:
+        """Remember the platform's id of the message posted under the key."""
+        self._client.set(self._keys.outbound(idempotency_key), platform_message_id, ex=self._ttl)
+
+    def release(self, idempotency_key: str) -> None:
+        """Drop a claim whose post failed, so a retry may post."""
+        self._client.delete(self._keys.outbound(idempotency_key))
+
+    def posted_id(self, idempotency_key: str) -> str | None:
+        """The platform message id posted under the key, or None (never posted, or in flight)."""
+        value = self._client.get(self._keys.outbound(idempotency_key))
+        if not value:
+            return None
+        return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def deliverer_for(deliverers: dict[str, Deliverer], platform: str) -> Deliverer:

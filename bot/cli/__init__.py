@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import chat, config, kb, runtime
+from bot.cli import chat, config, kb, runtime, slack, telegram, translate
 
 app = typer.Typer(
     name="parley",
@@ -24,6 +24,9 @@ config.register(app)
 kb.register(app)
 runtime.register(app)
 chat.register(app)
+translate.register(app)
+slack.register(app)
+telegram.register(app)
 
 
 def main() -> None:

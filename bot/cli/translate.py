@@ -1,0 +1,9 @@
+"""`parley translate`: translate text once or in batch.""""""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
