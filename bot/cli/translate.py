@@ -1,4 +1,4 @@
-"""`parley translate`: translate text once or in batch.""""""
+"""`parley translate`: translate text once or in batch."""
 
 from __future__ import annotations
 
@@ -6,4 +6,4 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add this module's commands to the root app (placeholder until the adapter lands)."""
