@@ -6,6 +6,7 @@ never reads the environment itself.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,12 +68,43 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(200, ge=1, le=4096)
     max_input_chars: int = Field(4000, ge=100, description="Longer messages are truncated")
     confidence_threshold: float = Field(0.5, ge=0.0, le=1.0)
-    min_retrieval_score: float = Field(0.0, description="Below this, escalate without drafting")
+    # Cosine of the best hit with the builtin multilingual e5 (its scores bunch in 0.7-0.95):
+    # answerable sample-KB and FAQ questions scored >= 0.80, off-topic ones mostly below
+    # (bench/bench_answers.py --gate-scores). Recalibrate for another embedding model.
+    min_retrieval_score: float = Field(0.8, description="Below this, escalate without drafting")
     draft_context_chars: int = Field(
         2400, ge=200, le=50000, description="Passage text a draft prompt may carry"
     )
+    query_translation: bool = Field(
+        False,
+        description="Also search a non-English question's English translation by the dialogue "
+        "model (seconds per question on a CPU; see docs/models.md)",
+    )
+    draft_passages: int = Field(
+        3, ge=1, le=20, description="Best passages shown to the dialogue model (of SEARCH_K)"
+    )
     default_language: str = Field(
         "en", pattern=r"^[a-z]{2}$", description="Reply language when detection is unsure"
+    )
+
+    # Translation (docs/translation.md)
+    translation_models: dict[str, str] = Field(
+        default_factory=lambda: {"*": "builtin:qwen2.5-coder-0.5b-instruct"},
+        description="Language pair -> model: 'en-de', 'en-*', '*-de' or '*' mapped to a hub id, "
+        "folder or builtin:<name> (JSON in the environment)",
+    )
+    translation_batch_size: int = Field(8, ge=1, le=256, description="Segments per generate()")
+    translation_max_new_tokens: int = Field(256, ge=8, le=4096)
+    translation_segment_chars: int = Field(
+        400, ge=50, le=5000, description="Longer lines are split on sentences before translating"
+    )
+    glossary_file: Path | None = Field(
+        None, description="Default glossary (JSON Lines) for workspaces without their own"
+    )
+    translator_factory: str = Field(
+        "nlp.translation:build_translator",
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="'module:function' taking Settings and returning a Translator",
     )
 
     # Redis and Celery
@@ -100,8 +132,62 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = Field(
+        "https://slack.com/api/",
+        description="Slack Web API base URL (GovSlack: https://slack-gov.com/api/; tests: a fake)",
+    )
+    slack_mode: Literal["auto", "socket", "http"] = Field(
+        "auto", description="Slack connection: socket (app token), http (Events API), auto"
+    )
+    slack_host: str = Field("127.0.0.1", description="Address the Slack HTTP endpoint binds to")
+    slack_port: int = Field(3000, ge=1, le=65535, description="Port of the Slack HTTP endpoint")
+    slack_path: str = Field("/slack/events", pattern=r"^/[\w/.-]*$")
+    slack_http_threads: int = Field(8, ge=1, le=256, description="HTTP endpoint worker threads")
+    slack_admin_usergroup: str = Field(
+        "", description="Slack user group id whose members may change channel settings"
+    )
+    slack_channel_interval: float = Field(
+        1.0, ge=0.0, le=60.0, description="Seconds between two posts to one Slack channel"
+    )
+    slack_rate_max_wait: float = Field(
+        20.0, ge=0.0, le=240.0, description="Longest a delivery sleeps for its slot before retrying"
+    )
+    slack_max_chars: int = Field(3500, ge=200, le=40000, description="Longer posts are split")
+    slack_intake_timeout: float = Field(
+        2.0,
+        gt=0.0,
+        le=2.8,
+        description="Seconds an incoming Slack event may take to be enqueued before Parley "
+        "answers 503 so Slack redelivers it (Slack's own limit is 3 s)",
+    )
     telegram_bot_token: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_mode: Literal["polling", "webhook"] = Field(
+        "polling", description="How updates arrive: long polling or a webhook"
+    )
+    telegram_webhook_url: str | None = Field(
+        None, description="Public HTTPS URL Telegram posts updates to (webhook mode)"
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, description="secret_token for the webhook: 1-256 of A-Z a-z 0-9 _ -"
+    )
+    telegram_webhook_listen: str = Field("127.0.0.1", description="Webhook server address")
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535)
+    telegram_webhook_path: str = Field("/telegram/webhook", pattern=r"^/[\w./-]*$")
+    telegram_poll_timeout: int = Field(30, ge=0, le=50, description="getUpdates long-poll seconds")
+    telegram_rate_per_chat: float = Field(1.0, gt=0, description="Messages/s to one chat")
+    telegram_rate_per_group: float = Field(20.0, gt=0, description="Messages/min to one group")
+    telegram_rate_global: float = Field(30.0, gt=0, description="Messages/s over all chats")
+    telegram_max_wait: float = Field(
+        10.0, ge=0, description="Seconds a sender waits for a rate-limit slot before retrying later"
+    )
+    telegram_inbox_grace: float = Field(
+        60.0, gt=0, description="Seconds before an unfinished update is handled again"
+    )
+    telegram_command_languages: tuple[str, ...] = Field(
+        ("en", "de", "es", "fr", "it", "pt", "ru", "uk"),
+        description="Languages the bot's command menu is registered in (setMyCommands)",
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "WARNING", description="Log level of CLI commands (workers: parley worker --loglevel)"
@@ -115,6 +201,7 @@ class Settings(BaseSettings):
             raise ValueError("visibility_timeout must exceed task_time_limit")
         if self.chunk_overlap >= self.chunk_chars:
             raise ValueError("chunk_overlap must be below chunk_chars")
+        _check_translation_models(self.translation_models)
         return self
 
     @property
@@ -140,6 +227,20 @@ class Settings(BaseSettings):
             else:
                 out[name] = value
         return out
+
+
+_PAIR_KEY = re.compile(r"^(?:\*|[a-z]{2,3}-[a-z]{2,3}|[a-z]{2,3}-\*|\*-[a-z]{2,3})$")
+
+
+def _check_translation_models(models: dict[str, str]) -> None:
+    if not models:
+        raise ValueError("translation_models must name at least one model (e.g. '*')")
+    for key, ref in models.items():
+        if not _PAIR_KEY.match(key) or not ref.strip():
+            raise ValueError(
+                f"translation_models entry {key!r}: keys are 'en-de', 'en-*', '*-de' or '*' "
+                "and values a hub id, folder or builtin:<name>"
+            )
 
 
 def load_settings(**overrides: Any) -> Settings:

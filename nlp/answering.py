@@ -2,7 +2,9 @@
 
 One answer: clean the input -> pick the reply language -> bound the memory -> build the search
 query (follow-ups carry the previous question) -> retrieve -> escalate if nothing relevant ->
-draft -> score -> escalate below the confidence threshold (the draft still travels for review).
+draft from the best few passages -> score -> escalate below the confidence threshold. An
+escalation's text is a handoff note in the customer's language; the model's draft travels in
+`Draft.draft_text` for the reviewing agent.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from bot.errors import InvalidInputError
 from bot.types import Turn
 from nlp.confidence import draft_confidence
 from nlp.drafting import Drafter
+from nlp.handoff import handoff_note
 from nlp.history import bound_history, search_query
 from nlp.langid import LanguageDetector
 from nlp.prompts import strip_invisible
@@ -98,26 +101,31 @@ class RetrievalAnswerer:
         if not hits or hits[0].score < s.min_retrieval_score:
             best = f"{hits[0].score:.3f}" if hits else "none"
             return Draft(
-                text="",
+                text=handoff_note(lang),
                 language=lang,
                 action="escalate",
                 confidence=0.0,
                 reason=f"no relevant passage in the knowledge base (best score {best})",
                 passages=passages,
             )
-        result = self.drafter.draft(text, hits, history=turns, language=lang)
-        confidence, reason = draft_confidence(result, [hit.text for hit in hits])
+        # A 0.5B model answers best from a few passages: more of them dilute the right one and
+        # cost seconds of prompt processing on CPU (bench/bench_answers.py).
+        shown = hits[: s.draft_passages]
+        result = self.drafter.draft(text, shown, history=turns, language=lang)
+        confidence, reason = draft_confidence(result, [hit.text for hit in shown])
         action: Action = "answer" if confidence >= s.confidence_threshold else "escalate"
         if action == "escalate" and not reason:
             reason = "the model is unsure of its answer"
+        draft_text = "" if result.refused and "NO_ANSWER" in result.text else result.text
         return Draft(
-            text="" if result.refused and "NO_ANSWER" in result.text else result.text,
+            text=draft_text if action == "answer" else handoff_note(lang),
             language=lang,
             action=action,
             confidence=round(confidence, 4),
-            citations=citations_for(hits, result.cited),
+            citations=citations_for(shown, result.cited),
             reason=reason,
             passages=passages,
+            draft_text=draft_text,
         )
 
 
@@ -125,19 +133,22 @@ def build_answerer(settings: Settings, retriever: Retriever | None = None) -> An
     """The one factory: the configured retriever, dialogue model and language detector.
 
     Loads the dialogue model (converting a builtin model on first use); call it once per worker
-    process, not at import. Without `retriever`, builds the one `retrieval.factory` configures.
+    process, not at import. Without `retriever`, builds the one `retrieval.factory` configures,
+    with the dialogue model as its query translator when `PARLEY_QUERY_TRANSLATION` is on.
     """
     from nlp.drafting import LLMDrafter
     from nlp.langid import LinguaDetector
     from nlp.loading import load_causal_lm
 
-    if retriever is None:
-        from retrieval.factory import build_retriever
-
-        retriever = build_retriever(settings)
     loaded = load_causal_lm(
         settings.dialogue_model, cache_dir=settings.cache_dir, device=settings.device
     )
+    if retriever is None:
+        from nlp.query_translation import LLMQueryTranslator
+        from retrieval.factory import build_retriever
+
+        translator = LLMQueryTranslator(loaded) if settings.query_translation else None
+        retriever = build_retriever(settings, query_translator=translator)
     drafter = LLMDrafter(
         loaded,
         max_new_tokens=settings.max_new_tokens,

@@ -1,14 +1,20 @@
 """How sure Parley is of a draft, on a 0..1 scale compared against the confidence threshold.
 
-confidence = p_model x citation_factor x grounding_factor, where
+confidence = p_model x citation_factor x grounding_factor x support_factor, where
 - p_model is the geometric mean probability the model gave its own answer tokens (greedy decoding:
   low when the model hesitates between continuations, typical of invented answers);
 - citation_factor is 1.0 when the draft cites at least one passage, NO_CITATION_FACTOR otherwise;
 - grounding_factor is UNGROUNDED_NUMBER_FACTOR when the draft states a number (a price, a date, a
-  limit) that appears in no passage, 1.0 otherwise.
+  limit) that appears in no passage, 1.0 otherwise;
+- support_factor is LOW_SUPPORT_FACTOR when no passage holds at least MIN_SUPPORT of the draft's
+  key terms (numbers and longer words, `nlp.prompts.passage_support`), 1.0 otherwise: an answer
+  that shares almost nothing with its sources ("The capital of France is Paris [1]") came from
+  the model's own knowledge. The bar is low because answers in another language than the
+  passages share only names, numbers and menu paths with them.
 A draft in which the model says the passages do not answer the question has confidence 0. Weak
 retrieval is handled before drafting: no hits, or a top score below `min_retrieval_score`, escalate
 without a draft (retrievers' score scales differ, so they are gated, not multiplied in).
+Calibrated on bench/bench_answers.py (see docs/models.md for the figures).
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nlp.drafting import DraftResult
-from nlp.prompts import ungrounded_numbers
+from nlp.prompts import passage_support, ungrounded_numbers
 
 NO_CITATION_FACTOR = 0.8
 UNGROUNDED_NUMBER_FACTOR = 0.5
+MIN_SUPPORT = 0.25
+LOW_SUPPORT_FACTOR = 0.5
 
 
 def draft_confidence(result: DraftResult, passages: Sequence[str]) -> tuple[float, str]:
@@ -35,4 +43,8 @@ def draft_confidence(result: DraftResult, passages: Sequence[str]) -> tuple[floa
     if numbers:
         confidence *= UNGROUNDED_NUMBER_FACTOR
         reasons.append("numbers not found in the passages: " + ", ".join(numbers[:5]))
+    support = max(passage_support(result.text, passages), default=0.0)
+    if support < MIN_SUPPORT:
+        confidence *= LOW_SUPPORT_FACTOR
+        reasons.append(f"the draft shares few words with the passages ({support:.0%})")
     return max(0.0, min(1.0, confidence)), "; ".join(reasons)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,10 +17,19 @@ from typing import Any, Protocol
 
 from bot.types import Turn
 from nlp.loading import LoadedModel
-from nlp.prompts import build_messages, clean_answer, is_refusal, parse_citations
+from nlp.prompts import (
+    attribute_citations,
+    build_messages,
+    clean_answer,
+    is_refusal,
+    parse_citations,
+    passage_text,
+)
 from retrieval.types import Hit
 
 logger = logging.getLogger(__name__)
+
+_CITATION_MARK = re.compile(r"\s*\[\d{1,2}(?:\s*,\s*\d{1,2})*\]")
 
 # End-of-turn tokens of common chat templates; generation stops at any that the vocabulary has.
 _END_OF_TURN = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>", "</s>")
@@ -174,9 +184,17 @@ class LLMDrafter:
             gen.token_probability,
         )
         text = clean_answer(gen.text, [hit.title for hit in hits])
+        cited = parse_citations(text, len(hits))
+        sources = [f"{hit.title}\n{passage_text(hit)}" for hit in hits]
+        attributed = attribute_citations(text, sources, cited)
+        if attributed != cited:
+            # The markers must name the passage the facts came from, like the citation list.
+            text = _CITATION_MARK.sub("", text).rstrip()
+            marks = "".join(f"[{n}]" for n in attributed)
+            text = f"{text[:-1]} {marks}." if text.endswith(".") else f"{text} {marks}"
         return DraftResult(
             text=text,
-            cited=parse_citations(text, len(hits)),
+            cited=attributed,
             refused=is_refusal(text),
             token_probability=gen.token_probability,
             new_tokens=gen.new_tokens,

@@ -21,7 +21,12 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """A drafted reply, or an escalation when Parley should not answer on its own."""
+    """A drafted reply, or an escalation when Parley should not answer on its own.
+
+    `text` is what the customer sees: the answer, or for an escalation a short handoff note in
+    their language (never empty). `draft_text` is the model's own draft, kept for the reviewing
+    agent (empty when nothing was drafted, e.g. retrieval found nothing relevant).
+    """
 
     text: str
     language: str
@@ -30,6 +35,7 @@ class Draft:
     citations: tuple[Citation, ...] = ()
     reason: str = ""
     passages: tuple[dict[str, Any], ...] = field(default=())
+    draft_text: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

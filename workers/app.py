@@ -17,9 +17,14 @@ QUEUES = (MODELS_QUEUE, IO_QUEUE)
 # Task names are constants so producers can send by name without importing the task modules.
 ANSWER_MESSAGE = "parley.answer_message"
 DELIVER_REPLY = "parley.deliver_reply"
-TASK_QUEUES = {ANSWER_MESSAGE: MODELS_QUEUE, DELIVER_REPLY: IO_QUEUE}
+TRANSLATE_MESSAGE = "parley.translate_message"
+TASK_QUEUES = {
+    ANSWER_MESSAGE: MODELS_QUEUE,
+    DELIVER_REPLY: IO_QUEUE,
+    TRANSLATE_MESSAGE: MODELS_QUEUE,
+}
 
-TASK_MODULES = ["workers.tasks.answering", "workers.tasks.delivery"]
+TASK_MODULES = ["workers.tasks.answering", "workers.tasks.delivery", "workers.tasks.translation"]
 
 
 def broker_url(settings: Settings) -> str:

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import redis
 
-from bot.errors import ConfigurationError, InvalidInputError
+from bot.errors import ConfigurationError, InvalidInputError, TransientError
 from bot.settings import Settings
 from bot.types import OutgoingMessage
 from workers.keys import Keys
@@ -95,9 +95,13 @@ def build_deliverers(settings: Settings, client: redis.Redis) -> dict[str, Deliv
 class PostedMessages:
     """Which platform message was posted under which idempotency key, for edits and deletes.
 
-    Deliverers call `claim` before posting (False: already posted or being posted), `record`
-    after, and `posted_id` to find the message an edit or delete refers to.
+    Deliverers call `claim` before posting, `record` after (or `release` when the post failed),
+    and `posted_id` to find the message an edit or delete refers to. A claim is short-lived
+    (`IN_FLIGHT_SECONDS`): if a worker dies between claim and post, the claim expires and a
+    retry may post. A death between post and record can still post twice (documented).
     """
+
+    IN_FLIGHT_SECONDS = 120
 
     def __init__(self, settings: Settings, client: redis.Redis) -> None:
         self._client = client
@@ -105,9 +109,15 @@ class PostedMessages:
         self._ttl = settings.dedupe_ttl
 
     def claim(self, idempotency_key: str) -> bool:
-        """Reserve the key; False when a message was already posted (or is being posted) for it."""
-        return bool(
-            self._client.set(self._keys.outbound(idempotency_key), "", nx=True, ex=self._ttl)
+        """Reserve the key. False when already posted; TransientError while another worker holds
+        a fresh claim (the task retries shortly)."""
+        key = self._keys.outbound(idempotency_key)
+        if self._client.set(key, "", nx=True, ex=self.IN_FLIGHT_SECONDS):
+            return True
+        if self.posted_id(idempotency_key) is not None:
+            return False
+        raise TransientError(
+            f"reply {idempotency_key} is being sent by another worker", retry_after=5.0
         )
 
     def record(self, idempotency_key: str, platform_message_id: str) -> None:

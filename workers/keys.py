@@ -48,6 +48,15 @@ class Keys:
         """Hash of one user's settings (preferred language)."""
         return f"{self.namespace}:user:{platform}:{user}"
 
+    def translations(self, platform: str, channel: str, message_id: str) -> str:
+        """Hash of one message's translations: field `<lang>` (or `<lang>@<edit event>`) -> JSON
+        `{key, text}`; HSETNX makes each translation happen once. TTL `dedupe_ttl`."""
+        return f"{self.namespace}:translations:{platform}:{channel}:{message_id}"
+
+    def glossary(self, platform: str, workspace: str) -> str:
+        """String: one workspace's glossary as JSON Lines (`parley glossary set`); no TTL."""
+        return f"{self.namespace}:glossary:{platform}:{workspace or '-'}"
+
     def worker(self, hostname: str, pid: int) -> str:
         """String (JSON): heartbeat of one worker process and the models it loaded; TTL 90 s."""
         return f"{self.namespace}:worker:{hostname}:{pid}"

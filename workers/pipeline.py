@@ -12,6 +12,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from bot.errors import ParleyError, TransientError
 from bot.settings import Settings
 from bot.types import IncomingMessage, OutgoingMessage, Turn
+from nlp.handoff import handoff_note
 from nlp.types import Answerer, Draft
 from workers.keys import event_key
 from workers.preferences import ChannelSettings
@@ -66,13 +67,15 @@ def _draft_text(draft: dict[str, Any], note: str | None) -> str:
 def _apply_channel(draft: Draft, channel: ChannelSettings) -> Draft:
     threshold = channel.confidence_threshold
     if draft.action == "answer" and threshold is not None and draft.confidence < threshold:
+        # The customer gets the handoff note; the draft stays for the reviewing agent.
         return Draft(
-            text=draft.text,
+            text=handoff_note(draft.language),
             language=draft.language,
             action="escalate",
             confidence=draft.confidence,
             citations=draft.citations,
             reason=f"confidence {draft.confidence:.2f} below the channel threshold {threshold}",
+            draft_text=draft.draft_text or draft.text,
         )
     return draft
 

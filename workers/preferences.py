@@ -22,6 +22,12 @@ class ChannelSettings:
     languages: tuple[str, ...] = ()
     review_destination: str = ""
     confidence_threshold: float | None = None
+    auto_translate: bool = False
+
+    @property
+    def translates(self) -> bool:
+        """True when channel messages are auto-translated (into `languages`)."""
+        return bool(self.languages) and (self.auto_translate or self.policy == "translate")
 
     def to_hash(self) -> dict[str, str]:
         """Flat string mapping for HSET."""
@@ -31,6 +37,7 @@ class ChannelSettings:
             "languages": ",".join(self.languages),
             "review_destination": self.review_destination,
             "confidence_threshold": "" if threshold is None else repr(threshold),
+            "auto_translate": "1" if self.auto_translate else "0",
         }
 
     @classmethod
@@ -46,6 +53,8 @@ class ChannelSettings:
             languages=languages,
             review_destination=data.get("review_destination", ""),
             confidence_threshold=float(threshold) if threshold else None,
+            auto_translate=(data.get("auto_translate") or "0").lower()
+            in {"1", "true", "yes", "on"},
         )
 
 

@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import time
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import redis
 from celery import Celery
@@ -28,6 +28,9 @@ from workers.keys import Keys
 from workers.preferences import PreferenceStore
 from workers.redis_client import connect
 from workers.state import ConversationStore
+
+if TYPE_CHECKING:
+    from nlp.translation.chat import ChatTranslator
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,18 @@ def load_answerer(settings: Settings) -> Answerer:
     return cast(Answerer, factory(settings))
 
 
+def load_translator(settings: Settings) -> ChatTranslator:
+    """Import and call the `module:function` factory named by PARLEY_TRANSLATOR_FACTORY."""
+    module_name, _, func_name = settings.translator_factory.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), func_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"PARLEY_TRANSLATOR_FACTORY={settings.translator_factory!r} cannot be imported: {exc}"
+        ) from exc
+    return cast("ChatTranslator", factory(settings))
+
+
 class Runtime:
     """Everything a task needs, created once per process."""
 
@@ -57,6 +72,7 @@ class Runtime:
         self._lock = threading.Lock()
         self._redis: redis.Redis | None = None
         self._answerer: Answerer | None = None
+        self._translator: ChatTranslator | None = None
         self._deliverers: dict[str, Deliverer] | None = None
         self.model_info: dict[str, Any] = {"loaded": False}
         self.tasks_done = 0
@@ -104,6 +120,15 @@ class Runtime:
                 log.info("answerer loaded in %.1f s", self.model_info["load_seconds"])
                 self.write_heartbeat()
             return self._answerer
+
+    def translator(self) -> ChatTranslator:
+        """The chat-safe translator, built on first call and kept for the life of the process
+        (its models load on the first translation of each language pair)."""
+        with self._lock:
+            if self._translator is None:
+                log.info("building translator %s", self.settings.translator_factory)
+                self._translator = load_translator(self.settings)
+            return self._translator
 
     def after_fork(self) -> None:
         """Drop connections inherited from the parent process."""

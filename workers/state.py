@@ -68,6 +68,13 @@ class ConversationStore:
         )
         return bool(created)
 
+    def release_event(self, event_key: str) -> None:
+        """Forget that an event was seen (its enqueue failed); best effort if Redis is away."""
+        try:
+            self._redis.delete(self.keys.dedupe(event_key))
+        except redis.RedisError as exc:  # the mark then expires after dedupe_ttl
+            log.error("could not release dedupe mark event=%s: %s", event_key, exc)
+
     def load_history(self, thread: ThreadRef, *, exclude_event: str | None = None) -> list[Turn]:
         """Recent turns, oldest first, within the turn and token budgets.
 

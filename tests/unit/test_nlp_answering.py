@@ -8,6 +8,7 @@ from bot.errors import InvalidInputError
 from bot.settings import Settings
 from bot.types import Turn
 from nlp.answering import RetrievalAnswerer, build_answerer, clean_input
+from nlp.handoff import handoff_note
 from nlp.types import Answerer
 from tests.fakes_nlp import PASSWORDS, PLANS, FakeDetector, FakeDrafter, FakeRetriever
 
@@ -59,7 +60,8 @@ def test_a_100k_character_question_is_truncated() -> None:
 def test_nothing_retrieved_escalates_without_drafting() -> None:
     drafter = FakeDrafter()
     draft = answerer(drafter, FakeRetriever(hits=[])).answer("Who are you?")
-    assert draft.action == "escalate" and draft.confidence == 0.0 and draft.text == ""
+    assert draft.action == "escalate" and draft.confidence == 0.0
+    assert draft.text == handoff_note("en") and draft.draft_text == ""
     assert "no relevant passage" in draft.reason
     assert drafter.calls == []
 
@@ -76,14 +78,21 @@ def test_low_confidence_escalates_but_keeps_the_draft_for_review() -> None:
     drafter = FakeDrafter(text="It costs 99 euros.", cited=(), token_probability=0.7)
     draft = answerer(drafter, confidence_threshold=0.5).answer("How much is Premium?")
     assert draft.action == "escalate"
-    assert draft.text == "It costs 99 euros."
+    assert draft.text == handoff_note("en") and draft.draft_text == "It costs 99 euros."
     assert draft.confidence < 0.5 and "99" in draft.reason
 
 
-def test_a_refusal_escalates_with_an_empty_text() -> None:
+def test_a_refusal_escalates_with_a_handoff_note_and_no_draft() -> None:
     drafter = FakeDrafter(text="NO_ANSWER", cited=(), refused=True)
-    draft = answerer(drafter).answer("What is the capital of Peru?")
-    assert (draft.action, draft.text, draft.confidence) == ("escalate", "", 0.0)
+    draft = answerer(drafter).answer("¿Cuál es la capital de Perú?", language="es")
+    assert (draft.action, draft.text, draft.confidence) == ("escalate", handoff_note("es"), 0.0)
+    assert draft.draft_text == "" and "persona" in draft.text
+
+
+def test_only_the_best_passages_reach_the_drafter() -> None:
+    drafter = FakeDrafter()
+    answerer(drafter, draft_passages=1).answer("How much is Premium?")
+    assert [hit.doc_id for hit in drafter.calls[0][1]] == ["plans"]
 
 
 def test_language_given_then_detected_then_from_history_then_default() -> None:

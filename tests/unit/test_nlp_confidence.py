@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.confidence import NO_CITATION_FACTOR, UNGROUNDED_NUMBER_FACTOR, draft_confidence
+from nlp.confidence import (
+    LOW_SUPPORT_FACTOR,
+    NO_CITATION_FACTOR,
+    UNGROUNDED_NUMBER_FACTOR,
+    draft_confidence,
+)
 from nlp.drafting import DraftResult
 
 PASSAGES = ["Premium costs 49 euros per month."]
@@ -25,3 +30,11 @@ def test_missing_citations_and_invented_numbers_lower_confidence() -> None:
     confidence, reason = draft_confidence(result("It costs 59 euros.", ()), PASSAGES)
     assert confidence == pytest.approx(0.9 * NO_CITATION_FACTOR * UNGROUNDED_NUMBER_FACTOR)
     assert "cites no passage" in reason and "59" in reason
+
+
+def test_an_answer_sharing_nothing_with_the_passages_is_doubted() -> None:
+    confidence, reason = draft_confidence(result("The capital of France is Paris [1]."), PASSAGES)
+    assert confidence == pytest.approx(0.9 * LOW_SUPPORT_FACTOR)
+    assert "few words" in reason
+    # Another language shares names and numbers with the passage: not doubted.
+    assert draft_confidence(result("Premium cuesta 49 euros [1]."), PASSAGES)[0] == 0.9

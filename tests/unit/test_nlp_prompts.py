@@ -2,29 +2,55 @@ from __future__ import annotations
 
 from bot.types import Turn
 from nlp.prompts import (
+    EXAMPLE_ANSWER,
     NO_ANSWER,
+    attribute_citations,
     build_messages,
     clean_answer,
     format_passages,
     is_refusal,
     language_name,
     parse_citations,
+    passage_support,
+    passage_text,
     strip_invisible,
     ungrounded_numbers,
 )
 from tests.fakes_nlp import PASSWORDS, PLANS
 
 
-def test_messages_carry_rules_history_passages_and_question() -> None:
+def test_messages_carry_rules_example_history_passages_and_question() -> None:
     history = [Turn("user", "What does Premium include?"), Turn("assistant", "Support [1].")]
     messages = build_messages("How much is it?", [PLANS, PASSWORDS], history=history, language="es")
-    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    roles = [m["role"] for m in messages]
+    assert roles == ["system", "user", "assistant", "user", "assistant", "user"]
     system = messages[0]["content"]
     assert "Spanish" in system and NO_ANSWER in system and "[1]" in system
+    assert messages[2]["content"] == EXAMPLE_ANSWER  # the worked example precedes the chat
+    assert messages[3]["content"] == "What does Premium include?"
     last = messages[-1]["content"]
     assert "[1] Pricing plans\nParley Premium costs 49 euros" in last
     assert "[2] Resetting your password" in last
-    assert last.endswith("Question: How much is it?")
+    assert "Question: How much is it?\nAnswer in Spanish" in last
+
+
+def test_a_first_line_repeating_the_title_is_not_shown_twice() -> None:
+    heading = PLANS.__class__(**{**PLANS.to_dict(), "text": "# Pricing plans\nPremium: 49 EUR."})
+    faq = PLANS.__class__(**{**PLANS.to_dict(), "title": "Q?", "text": "Q: Q?\nA: Yes."})
+    assert passage_text(heading) == "Premium: 49 EUR."
+    assert passage_text(faq) == "Q: Q?\nA: Yes."  # the question line is the FAQ's content
+    assert passage_text(PLANS) == PLANS.text
+
+
+def test_citations_move_to_the_passage_that_holds_the_facts() -> None:
+    passages = ["Try Business free for 14 days.", "Business costs 12 EUR per member per month."]
+    answer = "The Business plan costs 12 EUR per member per month [1]."
+    assert attribute_citations(answer, passages, (1,)) == (2,)
+    assert attribute_citations("Free for 14 days [1].", passages, (1,)) == (1,)
+    assert attribute_citations("Yes [2].", passages, (2,)) == (2,)  # nothing to go on
+    support = passage_support("El plan Business cuesta 12 EUR [1].", passages)
+    assert support[1] > support[0] > 0.0
+    assert passage_support("The capital of France is Paris.", passages) == [0.0, 0.0]
 
 
 def test_unknown_language_asks_for_the_question_language() -> None:

@@ -10,6 +10,7 @@ import redis
 from bot.errors import ModelUnavailableError, TransientError
 from bot.settings import Settings
 from bot.types import IncomingMessage, Turn
+from nlp.handoff import handoff_note
 from nlp.types import Draft
 from workers.pipeline import EMPTY_REPLY, draft_reply, reply_key
 from workers.preferences import ChannelSettings
@@ -95,3 +96,6 @@ def test_channel_policy_and_threshold(run: Callable[..., object]) -> None:
     strict = ChannelSettings(confidence_threshold=0.95)
     reply = run(_message("hi", "e2"), Recorder(confidence=0.5), strict)
     assert reply.metadata["draft"]["action"] == "escalate"  # type: ignore[attr-defined]
+    # The customer sees the handoff note, never an empty reply; the agent keeps the draft.
+    assert reply.text == handoff_note("en")  # type: ignore[attr-defined]
+    assert reply.metadata["draft"]["draft_text"]  # type: ignore[attr-defined]

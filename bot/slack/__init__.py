@@ -1,0 +1,1 @@
+"""Slack adapter: bolt listeners, converters, delivery through slack_sdk (SDK imports stay here)."""

@@ -1,0 +1,265 @@
+"""Slack deliverer: posts, edits and deletes replies through `slack_sdk`, once per key.
+
+Registered for platform `slack` when imported (the workers import it through
+`workers.delivery.PLATFORM_MODULES`). Posts are paced per channel (`ratelimit.py`), a 429's
+`Retry-After` becomes `TransientError(retry_after=...)` so the task retries after it, and long
+texts are split with each part remembered, so a retry never posts a part twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
+
+from bot.errors import ConfigurationError, InvalidInputError, TransientError
+from bot.settings import Settings
+from bot.slack.keys import SlackKeys
+from bot.slack.ratelimit import ChannelRateLimiter
+from bot.slack.render import render_blocks, render_reply, split_text
+from bot.types import OutgoingMessage
+from workers.delivery import PostedMessages, register_deliverer
+
+log = logging.getLogger(__name__)
+
+_TS = re.compile(r"^\d+\.\d+$")
+_GONE = frozenset({"message_not_found", "cant_delete_message", "cant_update_message"})
+
+
+def is_ts(value: str) -> bool:
+    """Whether `value` looks like a Slack message timestamp (a thread can only be one)."""
+    return bool(_TS.match(value))
+
+
+def build_web_client(settings: Settings) -> WebClient:
+    """The Web API client for the bot token, at `PARLEY_SLACK_API_URL`."""
+    if settings.slack_bot_token is None:
+        raise ConfigurationError("Slack needs a bot token: set PARLEY_SLACK_BOT_TOKEN (xoxb-...)")
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=15,
+    )
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    headers = exc.response.headers or {}
+    value = headers.get("Retry-After") or headers.get("retry-after") or "1"
+    if isinstance(value, list):
+        value = value[0]
+    try:
+        return max(1.0, float(value))
+    except ValueError:
+        return 1.0
+
+
+class SlackDeliverer:
+    """Delivers `OutgoingMessage`s for platform `slack`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: redis.Redis,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._settings = settings
+        self._redis = client
+        self._keys = SlackKeys(settings.namespace)
+        self._posted = PostedMessages(settings, client)
+        self._limiter = ChannelRateLimiter(
+            client, settings.namespace, settings.slack_channel_interval
+        )
+        self._sleep = sleep
+        self._web: WebClient | None = None
+
+    @property
+    def web(self) -> WebClient:
+        """The Web API client, built on first use (workers without Slack never need a token)."""
+        if self._web is None:
+            self._web = build_web_client(self._settings)
+        return self._web
+
+    def deliver(self, outgoing: OutgoingMessage) -> bool:
+        """Post, edit (`replaces`) or delete (`delete`); False when the key was already done."""
+        if outgoing.delete:
+            return self._delete(outgoing)
+        original = self._posted.posted_id(outgoing.replaces) if outgoing.replaces else None
+        key = outgoing.idempotency_key
+        if not self._posted.claim(key):
+            log.info("slack duplicate skipped channel=%s key=%s", outgoing.channel, key)
+            return False
+        try:
+            if original and is_ts(original):
+                posted = self._update(outgoing, original)
+            else:
+                posted = self._post(outgoing)
+        except BaseException:
+            self._posted.release(key)
+            raise
+        self._posted.record(key, posted)
+        return True
+
+    def _post(self, outgoing: OutgoingMessage) -> str:
+        text = render_reply(outgoing)
+        parts = split_text(text, self._settings.slack_max_chars)
+        response_url = self._response_url(outgoing)
+        first = ""
+        for index, part in enumerate(parts):
+            key = outgoing.idempotency_key
+            part_key = key if index == 0 else f"{key}#{index}"
+            done = self._posted.posted_id(f"{part_key}#part")
+            if done is None:
+                last = index == len(parts) - 1
+                blocks = render_blocks(part, outgoing.buttons) if last else None
+                done = self._post_part(outgoing, part, part_key, response_url, blocks)
+                self._posted.record(f"{part_key}#part", done)
+            first = first or done
+        self._mark_thread(outgoing)
+        log.info(
+            "slack posted channel=%s thread=%s parts=%d key=%s",
+            outgoing.channel,
+            outgoing.thread,
+            len(parts),
+            outgoing.idempotency_key,
+        )
+        return first
+
+    def _post_part(
+        self,
+        outgoing: OutgoingMessage,
+        text: str,
+        part_key: str,
+        response_url: str | None,
+        blocks: list[dict[str, Any]] | None,
+    ) -> str:
+        if response_url:
+            response = WebhookClient(response_url, timeout=15).send(
+                text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+            )
+            if response.status_code == 429 or response.status_code >= 500:
+                raise TransientError(f"Slack response_url answered {response.status_code}")
+            if response.status_code >= 400:
+                raise InvalidInputError(f"Slack response_url refused the reply: {response.body}")
+            return "response_url"
+        thread = outgoing.thread if is_ts(outgoing.thread) else None
+        if outgoing.ephemeral_to:
+            data = self._call(
+                "chat.postEphemeral",
+                self.web.chat_postEphemeral,
+                channel=outgoing.channel,
+                user=outgoing.ephemeral_to,
+                text=text,
+                blocks=blocks,
+                thread_ts=thread,
+            )
+            return str(data.get("message_ts") or "ephemeral")
+        self._wait_for_slot(outgoing.channel, part_key)
+        try:
+            data = self._call(
+                "chat.postMessage",
+                self.web.chat_postMessage,
+                channel=outgoing.channel,
+                text=text,
+                blocks=blocks,
+                thread_ts=thread,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except TransientError as exc:
+            self._limiter.forget(part_key)
+            if exc.retry_after:
+                self._limiter.pause(outgoing.channel, exc.retry_after)
+            raise
+        return str(data.get("ts") or "")
+
+    def _wait_for_slot(self, channel: str, part_key: str) -> None:
+        wait = self._limiter.reserve(channel, part_key)
+        if wait > self._settings.slack_rate_max_wait:
+            # Keep the slot; the task comes back when it is due instead of holding a worker.
+            raise TransientError(f"channel {channel} is busy", retry_after=wait - 0.5)
+        if wait > 0:
+            self._sleep(wait)
+
+    def _update(self, outgoing: OutgoingMessage, ts: str) -> str:
+        text = render_reply(outgoing)
+        limit = self._settings.slack_max_chars
+        if len(text) > limit:
+            text = split_text(text, limit - 1)[0] + "…"
+        self._call(
+            "chat.update",
+            self.web.chat_update,
+            channel=outgoing.channel,
+            ts=ts,
+            text=text,
+            # [] clears the buttons of a message that had them (e.g. a decided review)
+            blocks=render_blocks(text, outgoing.buttons) or [],
+        )
+        log.info("slack updated channel=%s ts=%s key=%s", outgoing.channel, ts, outgoing.replaces)
+        return ts
+
+    def _delete(self, outgoing: OutgoingMessage) -> bool:
+        original = outgoing.replaces or outgoing.idempotency_key
+        ts = self._posted.posted_id(original)
+        if not ts or not is_ts(ts):
+            log.info("slack nothing to delete channel=%s key=%s", outgoing.channel, original)
+            return False
+        index = 1
+        targets = [ts]
+        while (extra := self._posted.posted_id(f"{original}#{index}#part")) is not None:
+            targets.append(extra)
+            index += 1
+        for target in targets:
+            try:
+                self._call("chat.delete", self.web.chat_delete, channel=outgoing.channel, ts=target)
+            except InvalidInputError as exc:
+                if not any(code in str(exc) for code in _GONE):
+                    raise
+        self._posted.record(original, "deleted")
+        log.info("slack deleted channel=%s ts=%s key=%s", outgoing.channel, ts, original)
+        return True
+
+    def _call(self, method: str, func: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
+        """One Web API call, its failures mapped to Parley's errors."""
+        try:
+            response = func(**{k: v for k, v in kwargs.items() if v is not None})
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            if status == 429 or error == "ratelimited":
+                raise TransientError(
+                    f"Slack {method} rate limited", retry_after=_retry_after(exc)
+                ) from exc
+            if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable"):
+                raise TransientError(f"Slack {method} failed: {status} {error}") from exc
+            raise InvalidInputError(f"Slack {method} failed: {error or status}") from exc
+        except (SlackClientError, OSError) as exc:
+            raise TransientError(f"Slack {method} unreachable: {exc}") from exc
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _response_url(self, outgoing: OutgoingMessage) -> str | None:
+        reply_to = str(outgoing.metadata.get("reply_to") or "")
+        if not reply_to:
+            return None
+        value = self._redis.get(self._keys.respond(reply_to))
+        return str(value) if value else None
+
+    def _mark_thread(self, outgoing: OutgoingMessage) -> None:
+        if outgoing.kind == "answer" and is_ts(outgoing.thread) and outgoing.channel[:1] != "D":
+            key = self._keys.thread(outgoing.channel, outgoing.thread)
+            self._redis.set(key, "1", ex=self._settings.conversation_ttl)
+
+
+def build_deliverer(settings: Settings, client: redis.Redis) -> SlackDeliverer:
+    """The `DelivererFactory` registered for platform `slack`."""
+    return SlackDeliverer(settings, client)
+
+
+register_deliverer("slack", build_deliverer)

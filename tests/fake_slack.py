@@ -1,0 +1,489 @@
+"""A fake Slack Web API over real HTTP for the real slack_sdk client, plus Slack's request signing.
+
+It records every call, implements the methods Parley uses, and can answer 429 with Retry-After:
+on demand (`fail_next`) or by enforcing a per-channel rate for chat.postMessage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+BOT_USER = "UPARLEY"
+BOT_ID = "BPARLEY"
+TEAM = "T0001"
+TOKEN = "xoxb-test-token"
+SECRET = "test-signing-secret"
+
+
+def sign(body: str, *, secret: str = SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """Headers Slack sends with a request: `v0=` HMAC-SHA256 of `v0:{ts}:{body}`."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float
+
+
+@dataclass
+class FakeSlack:
+    """State of the fake: calls, users, user groups, rate rules."""
+
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    channel_interval: float = 0.0  # >0: chat.postMessage faster than this per channel gets 429
+    retry_after: int = 1
+    calls: list[Call] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    rate_limited: int = 0
+    _fail: dict[str, list[int]] = field(default_factory=dict)
+    _last_post: dict[str, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _ts: float = 0.0
+    url: str = ""
+    socket_url: str = ""
+
+    def fail_next(self, method: str, times: int = 1, retry_after: int = 1) -> None:
+        """The next `times` calls of `method` get HTTP 429 with this Retry-After."""
+        self._fail.setdefault(method, []).extend([retry_after] * times)
+
+    def of(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def next_ts(self) -> str:
+        with self._lock:
+            self._ts = max(time.time(), self._ts + 0.000001)
+            return f"{self._ts:.6f}"
+
+    def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any], int]:
+        """(status, JSON body, Retry-After or 0) for one API call."""
+        with self._lock:
+            self.calls.append(Call(method, params, time.time()))
+            pending = self._fail.get(method)
+            if pending:
+                self.rate_limited += 1
+                return 429, {"ok": False, "error": "ratelimited"}, pending.pop(0)
+            if method == "chat.postMessage" and self.channel_interval > 0:
+                channel = str(params.get("channel"))
+                now = time.monotonic()
+                last = self._last_post.get(channel)
+                if last is not None and now - last < self.channel_interval * 0.9:
+                    self.rate_limited += 1
+                    return 429, {"ok": False, "error": "ratelimited"}, self.retry_after
+                self._last_post[channel] = now
+        return 200, self._answer(method, params), 0
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel")
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "user_id": BOT_USER,
+                "bot_id": BOT_ID,
+                "team_id": TEAM,
+                "user": "parley",
+                "team": "Test",
+                "url": "https://test.slack.com/",
+            }
+        if method == "chat.postMessage":
+            ts = self.next_ts()
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": ts,
+                "message": {"text": params.get("text"), "ts": ts, "bot_id": BOT_ID},
+            }
+        if method in ("chat.update", "chat.delete"):
+            return {"ok": True, "channel": channel, "ts": params.get("ts")}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self.next_ts()}
+        if method == "users.info":
+            user = str(params.get("user"))
+            return {"ok": True, "user": {"id": user, "locale": "de-DE", **self.users.get(user, {})}}
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": self.groups.get(str(params.get("usergroup")), [])}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url}
+        if method == "views.open":
+            return {"ok": True}
+        return {"ok": False, "error": "unknown_method"}
+
+
+def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            if self.path.startswith("/respond/"):
+                with fake._lock:
+                    fake.responses.append({"path": self.path, **json.loads(raw or "{}")})
+                self._send(200, b"ok", "text/plain")
+                return
+            method = self.path.rsplit("/", 1)[-1]
+            if (
+                self.headers.get("Authorization") != f"Bearer {TOKEN}"
+                and method != "apps.connections.open"
+            ):
+                self._send(200, json.dumps({"ok": False, "error": "not_authed"}).encode())
+                return
+            if "json" in (self.headers.get("Content-Type") or ""):
+                params = json.loads(raw or "{}")
+            else:
+                params = dict(parse_qsl(raw))
+            status, body, retry_after = fake.handle(method, params)
+            extra = {"Retry-After": str(retry_after)} if retry_after else {}
+            self._send(status, json.dumps(body).encode(), headers=extra)
+
+        def _send(
+            self,
+            status: int,
+            body: bytes,
+            kind: str = "application/json",
+            headers: dict[str, str] | None = None,
+        ) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
+class FakeSlackServer:
+    """Runs a `FakeSlack` on a loopback port in a thread; `url` is the API base URL."""
+
+    def __init__(self, fake: FakeSlack | None = None) -> None:
+        self.fake = fake or FakeSlack()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.fake))
+        self._server.daemon_threads = True
+        port = self._server.server_address[1]
+        self.base = f"http://127.0.0.1:{port}"
+        self.url = f"{self.base}/api/"
+        self.fake.url = self.url
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeSlack:
+        self._thread.start()
+        return self.fake
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+# Payloads shaped exactly as Slack sends them (fields trimmed to those Slack always includes).
+
+
+def envelope(event: dict[str, Any], *, event_id: str = "Ev0001") -> dict[str, Any]:
+    """An Events API `event_callback` envelope around `event`."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": TEAM,
+        "api_app_id": "A0001",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": TEAM,
+                "user_id": BOT_USER,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": "4-eyJldCI6Im1lc3NhZ2UifQ",
+    }
+
+
+def message_event(
+    text: str,
+    *,
+    channel: str = "C0001",
+    ts: str = "1700000000.000100",
+    user: str = "U0001",
+    channel_type: str = "channel",
+    thread_ts: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A `message` event (message.channels / message.im)."""
+    event: dict[str, Any] = {
+        "client_msg_id": "5bb0c1d8-7d45-4d1a-a2a6-3b8c6b2d6a10",
+        "type": "message",
+        "text": text,
+        "user": user,
+        "ts": ts,
+        "blocks": [],
+        "team": TEAM,
+        "channel": channel,
+        "event_ts": ts,
+        "channel_type": channel_type,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    event.update(extra)
+    return event
+
+
+def mention_event(
+    text: str,
+    *,
+    channel: str = "C0001",
+    ts: str = "1700000000.000100",
+    user: str = "U0001",
+    thread_ts: str | None = None,
+) -> dict[str, Any]:
+    """An `app_mention` event."""
+    event = message_event(text, channel=channel, ts=ts, user=user, thread_ts=thread_ts)
+    event["type"] = "app_mention"
+    del event["channel_type"]
+    return event
+
+
+def bot_message_event(
+    text: str, *, channel: str = "C0001", ts: str = "1700000000.000200", bot_id: str = "BOTHER"
+) -> dict[str, Any]:
+    """Another app's message (`subtype: bot_message`)."""
+    return {
+        "type": "message",
+        "subtype": "bot_message",
+        "text": text,
+        "ts": ts,
+        "username": "otherbot",
+        "bot_id": bot_id,
+        "channel": channel,
+        "event_ts": ts,
+        "channel_type": "channel",
+    }
+
+
+def edit_event(
+    new_text: str,
+    old_text: str,
+    *,
+    channel: str = "C0001",
+    ts: str = "1700000000.000100",
+    event_ts: str = "1700000050.000300",
+) -> dict[str, Any]:
+    """A `message_changed` event for an edit of `ts`."""
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "channel": channel,
+        "hidden": True,
+        "ts": event_ts,
+        "event_ts": event_ts,
+        "channel_type": "channel",
+        "message": {
+            "type": "message",
+            "user": "U0001",
+            "text": new_text,
+            "ts": ts,
+            "edited": {"user": "U0001", "ts": event_ts},
+        },
+        "previous_message": {"type": "message", "user": "U0001", "text": old_text, "ts": ts},
+    }
+
+
+def delete_event(
+    *, channel: str = "C0001", ts: str = "1700000000.000100", event_ts: str = "1700000060.000400"
+) -> dict[str, Any]:
+    """A `message_deleted` event for `ts`."""
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "channel": channel,
+        "hidden": True,
+        "deleted_ts": ts,
+        "ts": event_ts,
+        "event_ts": event_ts,
+        "channel_type": "channel",
+        "previous_message": {"type": "message", "user": "U0001", "text": "hola", "ts": ts},
+    }
+
+
+def command_body(
+    text: str,
+    *,
+    user: str = "U0001",
+    channel: str = "C0001",
+    response_url: str = "",
+    trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+) -> str:
+    """A `/parley` slash command as the form body Slack posts."""
+    from urllib.parse import urlencode
+
+    return urlencode(
+        {
+            "token": "legacy-verification-token",
+            "team_id": TEAM,
+            "team_domain": "test",
+            "channel_id": channel,
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": "ana",
+            "command": "/parley",
+            "text": text,
+            "api_app_id": "A0001",
+            "is_enterprise_install": "false",
+            "response_url": response_url or "https://hooks.slack.com/commands/T0001/1/abc",
+            "trigger_id": trigger_id,
+        }
+    )
+
+
+def shortcut_payload(
+    text: str,
+    *,
+    user: str = "U0002",
+    channel: str = "C0001",
+    ts: str = "1700000000.000100",
+    response_url: str = "",
+) -> dict[str, Any]:
+    """A message shortcut (`message_action`) payload for "Translate for me"."""
+    return {
+        "type": "message_action",
+        "token": "legacy-verification-token",
+        "action_ts": "1700000100.123456",
+        "team": {"id": TEAM, "domain": "test"},
+        "user": {"id": user, "username": "ben", "team_id": TEAM, "name": "ben"},
+        "channel": {"id": channel, "name": "general"},
+        "is_enterprise_install": False,
+        "callback_id": "translate_for_me",
+        "trigger_id": "1700000100.1.shortcut",
+        "response_url": response_url or "https://hooks.slack.com/app/T0001/2/def",
+        "message_ts": ts,
+        "message": {"type": "message", "user": "U0001", "text": text, "ts": ts, "team": TEAM},
+    }
+
+
+class FakeSocketModeServer:
+    """A minimal WebSocket server speaking Slack's Socket Mode envelopes (RFC 6455, text frames).
+
+    Point `FakeSlack.socket_url` at `url`: apps.connections.open returns it. `send(envelope)`
+    pushes an envelope to the connected client; `acks` collects what the client sends back.
+    """
+
+    GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    def __init__(self) -> None:
+        import socket
+
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"ws://127.0.0.1:{self._listener.getsockname()[1]}/link?ticket=test"
+        self.acks: list[dict[str, Any]] = []
+        self.connected = threading.Event()
+        self._client: Any = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import base64
+
+        try:
+            client, _ = self._listener.accept()
+        except OSError:
+            return
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += client.recv(4096)
+        key = next(
+            line.split(":", 1)[1].strip()
+            for line in request.decode().split("\r\n")
+            if line.lower().startswith("sec-websocket-key")
+        )
+        accept = base64.b64encode(hashlib.sha1((key + self.GUID).encode()).digest()).decode()
+        client.sendall(
+            (
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            ).encode()
+        )
+        self._client = client
+        self.send({"type": "hello", "num_connections": 1, "debug_info": {}})
+        self.connected.set()
+        self._read(client)
+
+    def _read(self, client: Any) -> None:
+        buffer = b""
+        while True:
+            try:
+                data = client.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            buffer += data
+            while (frame := _parse_frame(buffer)) is not None:
+                opcode, payload, used = frame
+                buffer = buffer[used:]
+                if opcode == 0x1:
+                    self.acks.append(json.loads(payload))
+                elif opcode == 0x9:
+                    self._frame(0xA, payload)
+                elif opcode == 0x8:
+                    return
+
+    def _frame(self, opcode: int, payload: bytes) -> None:
+        header = bytes([0x80 | opcode])
+        size = len(payload)
+        if size < 126:
+            header += bytes([size])
+        elif size < 65536:
+            header += bytes([126]) + size.to_bytes(2, "big")
+        else:
+            header += bytes([127]) + size.to_bytes(8, "big")
+        self._client.sendall(header + payload)
+
+    def send(self, message: dict[str, Any]) -> None:
+        self._frame(0x1, json.dumps(message).encode())
+
+    def close(self) -> None:
+        self._listener.close()
+        if self._client is not None:
+            self._client.close()
+
+
+def _parse_frame(buffer: bytes) -> tuple[int, bytes, int] | None:
+    """(opcode, payload, bytes used) of the first complete client frame, or None."""
+    if len(buffer) < 2:
+        return None
+    opcode, size, pos = buffer[0] & 0x0F, buffer[1] & 0x7F, 2
+    masked = buffer[1] & 0x80
+    if size == 126:
+        if len(buffer) < 4:
+            return None
+        size, pos = int.from_bytes(buffer[2:4], "big"), 4
+    elif size == 127:
+        if len(buffer) < 10:
+            return None
+        size, pos = int.from_bytes(buffer[2:10], "big"), 10
+    mask = b""
+    if masked:
+        mask, pos = buffer[pos : pos + 4], pos + 4
+    if len(buffer) < pos + size:
+        return None
+    payload = buffer[pos : pos + size]
+    if masked:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return opcode, payload, pos + size
