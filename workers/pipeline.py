@@ -56,6 +56,7 @@ def make_reply(
         text=text,
         idempotency_key=reply_key(message),
         metadata=metadata,
+        reply_to_message=message.message_id,
     )
 
 

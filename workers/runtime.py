@@ -186,10 +186,11 @@ def _on_process_init(**_: Any) -> None:
     if runtime is None:
         return
     runtime.after_fork()
-    runtime.start_heartbeat()
     if _state["preload"]:
         try:
             runtime.answerer()
         except ParleyError as exc:
             # Keep the child alive: each task will report the problem to the user instead.
             log.error("answerer not loaded at start: %s", exc)
+    # After the load: a beat racing the load could overwrite "loaded" with a stale payload.
+    runtime.start_heartbeat()

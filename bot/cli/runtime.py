@@ -139,12 +139,15 @@ def _print_status(status: dict[str, Any]) -> None:
 
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for workers to answer the ping")
+    ] = 1.0,
 ) -> None:
     """Queue depths, live workers, loaded models and Redis health."""
-    handle_errors(_status)(as_json)
+    handle_errors(_status)(as_json, timeout)
 
 
-def _status(as_json: bool) -> None:
+def _status(as_json: bool, timeout: float = 1.0) -> None:
     settings: Settings = get_settings()
     if settings.embedded:
         raise ConfigurationError(
@@ -152,7 +155,7 @@ def _status(as_json: bool) -> None:
             "Redis lives only as long as `parley chat`/`ask`/`worker` runs)"
         )
     check_services(settings)
-    result = collect_status(configure(settings))
+    result = collect_status(configure(settings), timeout=timeout)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:

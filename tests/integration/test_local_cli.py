@@ -57,7 +57,9 @@ def test_status_reports_queues_workers_models_and_redis(
     tmp_path: Path, redis_server: EmbeddedRedis, start_worker: Callable[..., WorkerProcess]
 ) -> None:
     start_worker("statusw")
-    result = _parley("status", "--json", env=worker_env(redis_server.url, tmp_path))
+    result = _parley(
+        "status", "--json", "--timeout", "5", env=worker_env(redis_server.url, tmp_path)
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["queues"] == {"models": 0, "io": 0}
