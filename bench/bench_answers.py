@@ -67,7 +67,8 @@ def run_answerer(answerer: Any, item: dict[str, Any], retriever: Any) -> Outcome
     started = time.monotonic()
     draft = answerer.answer(item["q"], language=item["lang"])
     seconds = time.monotonic() - started
-    text = draft.draft_text or draft.text
+    # What the customer reads when answered; the model's draft when escalated (for agents).
+    text = draft.text if draft.action == "answer" else (draft.draft_text or draft.text)
     return Outcome(
         text,
         [c.doc_id for c in draft.citations],

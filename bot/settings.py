@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         description="Also search a non-English question's English translation by the dialogue "
         "model (seconds per question on a CPU; see docs/models.md)",
     )
+    answer_translation: bool = Field(
+        True,
+        description="Translate an answer the dialogue model drafted in another language than "
+        "the asker's into theirs (docs/models.md)",
+    )
     draft_passages: int = Field(
         3, ge=1, le=20, description="Best passages shown to the dialogue model (of SEARCH_K)"
     )

@@ -2,7 +2,8 @@
 
 One answer: clean the input -> pick the reply language -> bound the memory -> build the search
 query (follow-ups carry the previous question) -> retrieve -> escalate if nothing relevant ->
-draft from the best few passages -> score -> escalate below the confidence threshold. An
+draft from the best few passages -> score -> escalate below the confidence threshold ->
+translate an answer the model drafted in another language into the asker's. An
 escalation's text is a handoff note in the customer's language; the model's draft travels in
 `Draft.draft_text` for the reviewing agent.
 """
@@ -10,11 +11,13 @@ escalation's text is a handoff note in the customer's language; the model's draf
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.errors import InvalidInputError
 from bot.types import Turn
+from nlp.chat_markup import PLACEHOLDER_RE, protect
 from nlp.confidence import draft_confidence
 from nlp.drafting import Drafter
 from nlp.handoff import handoff_note
@@ -26,8 +29,14 @@ from retrieval.types import Hit, Retriever
 
 if TYPE_CHECKING:
     from bot.settings import Settings
+    from nlp.translation.base import Translator
 
 logger = logging.getLogger(__name__)
+
+# The small dialogue model often answers a German or Swedish question in English. Its answer is
+# translated only when the detector is at least this sure of the answer's language (lingua's
+# confidence for a clear one-sentence answer is about 0.6-0.9 among Parley's 19 languages).
+ANSWER_LANGUAGE_MIN_CONFIDENCE = 0.5
 
 
 def clean_input(text: str, max_chars: int) -> str:
@@ -63,11 +72,60 @@ class RetrievalAnswerer:
         retriever: Retriever,
         drafter: Drafter,
         detector: LanguageDetector,
+        translator_factory: Callable[[], Translator] | None = None,
     ) -> None:
+        """`translator_factory` builds the translator for answers drafted in another language
+        than the asker's, once, on first need; None (or `answer_translation` off) never
+        translates."""
         self.settings = settings
         self.retriever = retriever
         self.drafter = drafter
         self.detector = detector
+        self._translator_factory = translator_factory
+        self._translator: Translator | None = None
+        self._translator_lock = threading.Lock()
+
+    def translator(self) -> Translator | None:
+        """The answer translator, built on first use (None when not configured)."""
+        if self._translator_factory is None:
+            return None
+        with self._translator_lock:
+            if self._translator is None:
+                self._translator = self._translator_factory()
+            return self._translator
+
+    def answer_language(self, text: str) -> str | None:
+        """The language of a drafted answer, or None when the detector is unsure. Citation
+        markers, links, code and other markup are left out of the detection."""
+        prose = PLACEHOLDER_RE.sub(" ", protect(text).text)
+        guess = self.detector.detect(prose)
+        if guess is None or guess.confidence < ANSWER_LANGUAGE_MIN_CONFIDENCE:
+            return None
+        return guess.code
+
+    def in_language(self, text: str, language: str) -> str:
+        """`text` translated into `language` when it is confidently in another one; else as is.
+
+        Citation markers (`[1]`) and chat markup stay exactly as drafted (`nlp.chat_markup`). A
+        failing translation keeps the draft: an answer in the wrong language beats none.
+        """
+        if not self.settings.answer_translation or not text.strip():
+            return text
+        source = self.answer_language(text)
+        if source is None or source == language:
+            return text
+        translator = self.translator()
+        if translator is None:
+            return text
+        try:
+            translated = translator.translate([text], target=language, source=source)[0]
+        except Exception:  # a missing pair or a model failure must not lose the answer
+            logger.warning("Answer not translated from %s to %s", source, language, exc_info=True)
+            return text
+        if not translated.strip():
+            return text
+        logger.info("Answer translated from %s to %s", source, language)
+        return translated
 
     def reply_language(self, question: str, history: Sequence[Turn], given: str | None) -> str:
         """The given language, else the question's, else the last customer turn's, else default."""
@@ -118,7 +176,7 @@ class RetrievalAnswerer:
             reason = "the model is unsure of its answer"
         draft_text = "" if result.refused and "NO_ANSWER" in result.text else result.text
         return Draft(
-            text=draft_text if action == "answer" else handoff_note(lang),
+            text=self.in_language(draft_text, lang) if action == "answer" else handoff_note(lang),
             language=lang,
             action=action,
             confidence=round(confidence, 4),
@@ -130,7 +188,9 @@ class RetrievalAnswerer:
 
 
 def build_answerer(settings: Settings, retriever: Retriever | None = None) -> Answerer:
-    """The one factory: the configured retriever, dialogue model and language detector.
+    """The one factory: the configured retriever, dialogue model, language detector and (when
+    `answer_translation` is on) answer translator, built lazily on the first answer in the wrong
+    language.
 
     Loads the dialogue model (converting a builtin model on first use); call it once per worker
     process, not at import. Without `retriever`, builds the one `retrieval.factory` configures,
@@ -154,4 +214,16 @@ def build_answerer(settings: Settings, retriever: Retriever | None = None) -> An
         max_new_tokens=settings.max_new_tokens,
         max_context_chars=settings.draft_context_chars,
     )
-    return RetrievalAnswerer(settings, retriever, drafter, LinguaDetector())
+
+    def answer_translator() -> Translator:
+        from nlp.translation import build_translator
+
+        return build_translator(settings)
+
+    return RetrievalAnswerer(
+        settings,
+        retriever,
+        drafter,
+        LinguaDetector(),
+        answer_translator if settings.answer_translation else None,
+    )

@@ -2,11 +2,11 @@
 
 Mentions (Slack `<@U1>`, `<#C1|name>`, `<!here>`, Telegram `@name`), URLs (and Slack `<url|label>`,
 Markdown `[label](url)`), e-mail addresses, emoji and `:shortcodes:`, inline and block code,
-Slack mrkdwn / Telegram emphasis markers and HTML tags, and glossary terms become numbered
-placeholders `{0}`, `{1}`... (the form the packaged 0.5B instruct model kept best in a quick
-trial: 4/4 sentences vs 3/4 for `[[0]]` and 2/4 for `⟦0⟧`); `restore` swaps them back and
-refuses output that lost,
-duplicated or invented one. Pure functions, no model.
+Slack mrkdwn / Telegram emphasis markers and HTML tags, citation markers `[1]` of drafted answers,
+and glossary terms become numbered placeholders `{0}`, `{1}`... (the form the packaged 0.5B
+instruct model kept best in a quick trial: 4/4 sentences vs 3/4 for `[[0]]` and 2/4 for `⟦0⟧`);
+`restore` swaps them back and refuses output that lost, duplicated or invented one. Pure
+functions, no model.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ _PATTERNS: tuple[str, ...] = (
     r"</?(?:b|strong|i|em|u|ins|s|strike|del|span|tg-spoiler|tg-emoji|a|code|pre|blockquote)"
     r"(?:\s[^<>]*)?>",  # Telegram HTML tags
     r"\[[^\[\]\n]+\]\((?:https?://|tg://|mailto:)[^)\s]+\)",  # Markdown link
+    r"\[\d{1,3}(?:\s*,\s*\d{1,3})*\]",  # citation marker [1], [1, 2] (drafted answers)
     rf"(?:https?://|ftp://|www\.){_URL_TAIL}",  # bare URL
     r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # e-mail
     r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{2,31}\b",  # Telegram @username

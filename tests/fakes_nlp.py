@@ -1,4 +1,5 @@
-"""Fakes for the drafting side of nlp/: a retriever with fixed hits, a scripted drafter."""
+"""Fakes for the drafting side of nlp/: a retriever with fixed hits, a scripted drafter, a
+lookup language detector and a phrasebook translator."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from bot.types import Turn
 from nlp.drafting import DraftResult
 from nlp.langid import LanguageGuess
+from nlp.translation.base import UnsupportedPairError
 from retrieval.types import Hit
 
 PLANS = Hit(
@@ -74,10 +76,37 @@ class FakeDrafter:
 
 @dataclass
 class FakeDetector:
-    """Detects by lookup; unknown text is 'unsure' (None)."""
+    """Detects by lookup, then by a phrase the text contains; unknown text is 'unsure' (None)."""
 
     known: dict[str, str] = field(default_factory=dict)
+    contains: dict[str, str] = field(default_factory=dict)
+    confidence: float = 0.9
 
     def detect(self, text: str) -> LanguageGuess | None:
-        code = self.known.get(text)
-        return LanguageGuess(code, 0.9) if code else None
+        code = self.known.get(text) or next(
+            (c for phrase, c in self.contains.items() if phrase in text), None
+        )
+        return LanguageGuess(code, self.confidence) if code else None
+
+
+@dataclass
+class FakeTranslator:
+    """`Translator` by phrasebook (unknown text comes back unchanged); remembers its calls and
+    can fail like a missing language pair."""
+
+    phrases: dict[str, str] = field(default_factory=dict)
+    fail: bool = False
+    calls: list[tuple[tuple[str, ...], str, str | None]] = field(default_factory=list)
+
+    def translate(
+        self, texts: Sequence[str], *, target: str, source: str | None = None
+    ) -> list[str]:
+        self.calls.append((tuple(texts), target, source))
+        if self.fail:
+            raise UnsupportedPairError(f"No translation model for {source} -> {target}")
+        out = []
+        for text in texts:
+            for phrase, translated in self.phrases.items():
+                text = text.replace(phrase, translated)
+            out.append(text)
+        return out

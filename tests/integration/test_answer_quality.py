@@ -64,3 +64,13 @@ def test_an_off_topic_question_escalates_with_the_handoff_note(answerer: Answere
     draft = answerer.answer("What is the capital of France?")
     assert draft.action == "escalate"
     assert draft.text == handoff_note("en")
+
+
+def test_a_german_question_gets_a_german_answer(answerer: Answerer) -> None:
+    # The 0.5B model tends to answer German in English; the answerer translates its answer.
+    draft = answerer.answer("Wie viel kostet der Business-Plan?")
+    assert draft.action == "answer", (draft.reason, draft.draft_text)
+    assert draft.language == "de"
+    assert "12" in draft.text and re.search(r"\[\d+\]", draft.text), draft.text
+    guess = LinguaDetector().detect(re.sub(r"\[\d+\]", "", draft.text))
+    assert guess is not None and guess.code == "de", (draft.text, draft.draft_text)

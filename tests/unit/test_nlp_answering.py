@@ -9,8 +9,16 @@ from bot.settings import Settings
 from bot.types import Turn
 from nlp.answering import RetrievalAnswerer, build_answerer, clean_input
 from nlp.handoff import handoff_note
+from nlp.translation.chat import ChatTranslator
 from nlp.types import Answerer
-from tests.fakes_nlp import PASSWORDS, PLANS, FakeDetector, FakeDrafter, FakeRetriever
+from tests.fakes_nlp import (
+    PASSWORDS,
+    PLANS,
+    FakeDetector,
+    FakeDrafter,
+    FakeRetriever,
+    FakeTranslator,
+)
 
 
 def settings(**overrides: Any) -> Settings:
@@ -127,3 +135,117 @@ def test_build_answerer_reports_a_missing_model_clearly(tmp_path: Any) -> None:
     s = settings(dialogue_model=str(tmp_path / "missing"), cache_dir=tmp_path)
     with pytest.raises(ModelUnavailableError, match="PARLEY_DIALOGUE_MODEL"):
         build_answerer(s, retriever=FakeRetriever())
+
+
+GERMAN = {"Premium costs 49 euros per month": "Premium kostet 49 Euro im Monat"}
+
+
+class CountingFactory:
+    """A translator factory that counts how often it was asked to build."""
+
+    def __init__(self, translator: Any) -> None:
+        self.translator = translator
+        self.built = 0
+
+    def __call__(self) -> Any:
+        self.built += 1
+        return self.translator
+
+
+def translating(
+    translator: Any, detector: FakeDetector, drafter: FakeDrafter | None = None, **overrides: Any
+) -> tuple[RetrievalAnswerer, CountingFactory]:
+    factory = CountingFactory(translator)
+    bot = RetrievalAnswerer(
+        settings(**overrides), FakeRetriever(), drafter or FakeDrafter(), detector, factory
+    )
+    return bot, factory
+
+
+def test_an_english_answer_to_a_german_question_is_translated_keeping_citations() -> None:
+    translator = FakeTranslator(GERMAN)
+    detector = FakeDetector({"Was kostet Premium?": "de"}, contains={"Premium costs": "en"})
+    bot, factory = translating(translator, detector)
+    draft = bot.answer("Was kostet Premium?")
+    assert (draft.action, draft.language) == ("answer", "de")
+    assert draft.text == "Premium kostet 49 Euro im Monat [1]."
+    assert draft.draft_text == "Premium costs 49 euros per month [1]."  # for the reviewer
+    assert [c.doc_id for c in draft.citations] == ["plans"]
+    assert translator.calls == [(("Premium costs 49 euros per month [1].",), "de", "en")]
+    bot.answer("Was kostet Premium?")
+    assert factory.built == 1  # built lazily, once per answerer
+
+
+def test_citation_markers_survive_the_chat_translator() -> None:
+    # The chat-safe translator hides "[1]" from the model behind a placeholder.
+    backend = FakeTranslator(GERMAN)
+    detector = FakeDetector({"Was kostet Premium?": "de"}, contains={"Premium costs": "en"})
+    drafter = FakeDrafter(text="Premium costs 49 euros per month [1], see [2].", cited=(1, 2))
+    bot, _ = translating(ChatTranslator(backend), detector, drafter)
+    draft = bot.answer("Was kostet Premium?")
+    assert draft.text == "Premium kostet 49 Euro im Monat [1], see [2]."
+    assert backend.calls == [(("Premium costs 49 euros per month {0}, see {1}.",), "de", "en")]
+
+
+@pytest.mark.parametrize(
+    ("detector", "overrides"),
+    [
+        (FakeDetector({"Was kostet Premium?": "de"}), {}),  # the answer's language is unsure
+        (FakeDetector({"Was kostet Premium?": "de"}, {"Premium": "en"}, confidence=0.4), {}),
+        (FakeDetector({"Was kostet Premium?": "de"}, {"Premium": "en"}), {"language": "en"}),
+        (FakeDetector({"Was kostet Premium?": "de"}, {"Premium": "en"}), {"off": True}),
+    ],
+    ids=["unsure", "low-confidence", "same-language", "setting-off"],
+)
+def test_answers_are_not_translated_when_unsure_or_already_right(
+    detector: FakeDetector, overrides: dict[str, Any]
+) -> None:
+    translator = FakeTranslator(GERMAN)
+    bot, factory = translating(
+        translator, detector, answer_translation=not overrides.get("off", False)
+    )
+    draft = bot.answer("Was kostet Premium?", language=overrides.get("language"))
+    assert draft.text == "Premium costs 49 euros per month [1]."
+    assert translator.calls == [] and factory.built == 0
+
+
+def test_escalations_are_not_translated() -> None:
+    translator = FakeTranslator(GERMAN)
+    detector = FakeDetector({"Was kostet Premium?": "de"}, contains={"Premium": "en"})
+    drafter = FakeDrafter(text="Premium costs 99 euros.", cited=(), token_probability=0.3)
+    bot, factory = translating(translator, detector, drafter)
+    draft = bot.answer("Was kostet Premium?")
+    assert draft.action == "escalate" and draft.text == handoff_note("de")
+    assert draft.draft_text == "Premium costs 99 euros." and factory.built == 0
+
+
+def test_a_failing_translation_keeps_the_drafted_answer() -> None:
+    detector = FakeDetector({"Was kostet Premium?": "de"}, contains={"Premium costs": "en"})
+    bot, _ = translating(FakeTranslator(fail=True), detector)
+    draft = bot.answer("Was kostet Premium?")
+    assert draft.action == "answer"
+    assert draft.text == "Premium costs 49 euros per month [1]."
+
+
+def test_build_answerer_builds_the_translator_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nlp.drafting
+    import nlp.langid
+    import nlp.loading
+    import nlp.translation
+
+    built: list[Settings] = []
+    monkeypatch.setattr(nlp.loading, "load_causal_lm", lambda *a, **k: object())
+    monkeypatch.setattr(nlp.drafting, "LLMDrafter", lambda *a, **k: FakeDrafter())
+    monkeypatch.setattr(nlp.langid, "LinguaDetector", lambda: FakeDetector())
+
+    def build_translator(s: Settings) -> FakeTranslator:
+        built.append(s)
+        return FakeTranslator()
+
+    monkeypatch.setattr(nlp.translation, "build_translator", build_translator)
+    s = settings()
+    bot = build_answerer(s, retriever=FakeRetriever())
+    assert isinstance(bot, RetrievalAnswerer) and built == []
+    assert isinstance(bot.translator(), FakeTranslator) and built == [s]
+    off = build_answerer(settings(answer_translation=False), retriever=FakeRetriever())
+    assert isinstance(off, RetrievalAnswerer) and off.translator() is None

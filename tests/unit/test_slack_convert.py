@@ -116,3 +116,12 @@ def test_command_parsing() -> None:
     assert "<https://d.io|A &amp; B>" in render_hits(
         "q", [{"title": "A & B", "url": "https://d.io"}]
     )
+
+
+def test_huge_message_keeps_its_text_for_the_pipeline_to_bound() -> None:
+    # Slack allows 40,000 characters; the adapter passes them on and the pipeline truncates
+    # to PARLEY_MAX_INPUT_CHARS with a note (tests/integration/test_workers_pipeline.py).
+    text = "why? " * 8000
+    body = envelope(message_event(text, channel="D0001", channel_type="im"))
+    message = message_from_event(body, bot_user_id=BOT_USER)
+    assert message is not None and len(message.text) == len(text.strip())

@@ -88,6 +88,13 @@ def test_adjacent_spans_share_one_placeholder() -> None:
     assert protected.text == "ping {0} please"
 
 
+def test_citation_markers_are_protected_but_brackets_in_prose_are_not() -> None:
+    protected = protect("Premium costs 49 euros [1], Basic is free [2, 3].")
+    assert protected.text == "Premium costs 49 euros {0}, Basic is free {1}."
+    assert protected.values == ("[1]", "[2, 3]")
+    assert protect("[x] done, see [the docs] and [a1]").values == ()
+
+
 def test_snake_case_and_times_are_not_markup() -> None:
     assert protect("use snake_case_name at 10:30:45").values == ()
 
