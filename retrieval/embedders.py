@@ -234,11 +234,15 @@ def _read_st_config(model: str, filename: str, local_files_only: bool) -> dict[s
     path: Path | None = Path(model) / filename
     if path is None or not path.is_file():
         try:
-            from huggingface_hub import hf_hub_download
+            # The same resolution as from_pretrained (folder, cache, hub when allowed).
+            from transformers.utils.hub import cached_file
 
-            path = Path(hf_hub_download(model, filename, local_files_only=local_files_only))
+            found = cached_file(model, filename, local_files_only=local_files_only)
         except Exception:  # any miss means "no such config": the defaults apply
             return {}
+        if found is None:
+            return {}
+        path = Path(found)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
