@@ -38,27 +38,24 @@ HEARTBEAT_SECONDS = 30
 HEARTBEAT_TTL = 90
 
 
+def _import_factory(variable: str, reference: str) -> Any:
+    """The `module:function` named by a factory setting; ConfigurationError naming the variable."""
+    module_name, _, func_name = reference.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), func_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"{variable}={reference!r} cannot be imported: {exc}") from exc
+
+
 def load_answerer(settings: Settings) -> Answerer:
     """Import and call the `module:function` factory named by PARLEY_ANSWERER_FACTORY."""
-    module_name, _, func_name = settings.answerer_factory.partition(":")
-    try:
-        factory = getattr(importlib.import_module(module_name), func_name)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(
-            f"PARLEY_ANSWERER_FACTORY={settings.answerer_factory!r} cannot be imported: {exc}"
-        ) from exc
+    factory = _import_factory("PARLEY_ANSWERER_FACTORY", settings.answerer_factory)
     return cast(Answerer, factory(settings))
 
 
 def load_translator(settings: Settings) -> ChatTranslator:
     """Import and call the `module:function` factory named by PARLEY_TRANSLATOR_FACTORY."""
-    module_name, _, func_name = settings.translator_factory.partition(":")
-    try:
-        factory = getattr(importlib.import_module(module_name), func_name)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(
-            f"PARLEY_TRANSLATOR_FACTORY={settings.translator_factory!r} cannot be imported: {exc}"
-        ) from exc
+    factory = _import_factory("PARLEY_TRANSLATOR_FACTORY", settings.translator_factory)
     return cast("ChatTranslator", factory(settings))
 
 
