@@ -8,6 +8,10 @@ prompt so machine noise hits both alike.
 
     python bench/bench_drafting.py                      # Qwen builtin, 5 prompts, 60 tokens
     python bench/bench_drafting.py --model builtin:smollm2-135m-instruct --prompts 3
+    python bench/bench_drafting.py --backend transformers     # Parley on plain transformers too
+
+Parley's side runs on the inference backend `--backend` selects (default auto: CTranslate2 int8
+on CPU, see docs/models.md), through the micro-batcher, like a worker.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 import platformdirs
 
 from nlp.drafting import LLMDrafter
+from nlp.inference import InferenceOptions, backend_for
 from nlp.loading import LoadedModel, load_causal_lm
 from nlp.prompts import build_messages
 from retrieval.types import Hit
@@ -77,6 +82,9 @@ def main() -> None:
         help="let answers stop at end-of-turn (default: exactly --max-new-tokens tokens)",
     )
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument(
+        "--backend", default="auto", choices=["auto", "transformers", "int8", "ctranslate2"]
+    )
     parser.add_argument("--cache-dir", type=Path, default=platformdirs.user_cache_path("parley"))
     args = parser.parse_args()
 
@@ -84,13 +92,15 @@ def main() -> None:
     loaded = load_causal_lm(args.model, cache_dir=args.cache_dir, device=args.device)
     print(f"model {args.model} on {loaded.device}, loaded in {time.monotonic() - started:.1f} s")
     exact = 0 if args.free_length else args.max_new_tokens
-    drafter = LLMDrafter(loaded, max_new_tokens=args.max_new_tokens, min_new_tokens=exact)
+    backend = backend_for(loaded, InferenceOptions(backend=args.backend), cache_dir=args.cache_dir)
+    print(f"Parley drafts on {backend.name}")
+    drafter = LLMDrafter(backend, max_new_tokens=args.max_new_tokens, min_new_tokens=exact)
     prompts = [QUESTIONS[i % len(QUESTIONS)] for i in range(args.prompts)]
     warm = build_messages(prompts[0], PASSAGES, language="en")
     drafter.generate(warm, max_new_tokens=4)
     baseline_draft(loaded, warm, 4)
 
-    rows: dict[str, list[tuple[int, float]]] = {"parley": [], "transformers": []}
+    rows: dict[str, list[tuple[int, float]]] = {"parley": [], "transformers": []}  # plain fp32
     for question in prompts:
         messages = build_messages(question, PASSAGES, language=None)
         t0 = time.monotonic()

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigurationError
 
@@ -91,6 +91,25 @@ class Settings(BaseSettings):
     default_language: str = Field(
         "en", pattern=r"^[a-z]{2}$", description="Reply language when detection is unsure"
     )
+    # Inference (docs/models.md "Inference backends")
+    inference_backend: Literal["auto", "transformers", "int8", "ctranslate2"] = Field(
+        "auto",
+        description="What runs the dialogue/translation model: auto (CPU: CTranslate2 float32, "
+        "CUDA: transformers bf16/fp16), transformers, int8 (torch dynamic, CPU) or ctranslate2",
+    )
+    inference_compute_type: Literal[
+        "auto", "float32", "float16", "bfloat16", "int8", "int8_float32", "int8_float16",
+        "int8_bfloat16",
+    ] = Field(
+        "auto", description="CTranslate2 compute type (auto: float32 on CPU, bf16/fp16 on CUDA)"
+    )  # fmt: skip
+    inference_threads: int = Field(0, ge=0, le=256, description="CPU threads (0: all cores)")
+    inference_max_batch: int = Field(
+        16, ge=1, le=256, description="Requests generated together (across conversations)"
+    )
+    inference_batch_wait_ms: float = Field(
+        30.0, ge=0.0, le=1000.0, description="How long a request waits for others to batch with"
+    )
 
     # Translation (docs/translation.md)
     translation_models: dict[str, str] = Field(
@@ -111,6 +130,12 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
         description="'module:function' taking Settings and returning a Translator",
     )
+    chat_model_factory: str = Field(
+        "nlp.content.chat_model:load_chat_model",
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="'module:function' taking Settings and returning the ChatModel that "
+        "summarises threads and drafts content",
+    )
 
     # Redis and Celery
     redis_url: str | None = Field(None, description="Redis URL; unset = embedded Redis")
@@ -125,6 +150,19 @@ class Settings(BaseSettings):
     history_tokens: int = Field(1200, ge=0)
     conversation_ttl: int = Field(7 * 24 * 3600, ge=60)
     dedupe_ttl: int = Field(48 * 3600, ge=60, description="Must outlive platform retry windows")
+    thread_log_ttl: int = Field(
+        7 * 24 * 3600, ge=60, description="How long channel messages are kept for summaries"
+    )
+    thread_log_max: int = Field(1000, ge=10, description="Messages kept per channel for summaries")
+    triage: bool = Field(True, description="Classify sentiment and urgency of support messages")
+    oncall_destination: str = Field(
+        "", description="'platform:channel' pinged about urgent messages and negative spikes"
+    )
+    sentiment_window_hours: int = Field(48, ge=1, le=24 * 90)
+    sentiment_alert_min: int = Field(5, ge=1, description="Negatives in an hour before alerting")
+    sentiment_alert_ratio: float = Field(
+        2.0, ge=1.0, description="Alert when the hour's negative share is this many times the day's"
+    )
     task_max_retries: int = Field(5, ge=0, le=100, description="Retries for transient errors")
     reply_timeout: float = Field(300.0, gt=0, description="Seconds `ask`/`chat` wait for a reply")
     answerer_factory: str = Field(
@@ -194,9 +232,63 @@ class Settings(BaseSettings):
         description="Languages the bot's command menu is registered in (setMyCommands)",
     )
 
+    # Review (docs/review.md)
+    review_agents: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Support agents who may review drafts: comma list of platform:user_id "
+        "(e.g. slack:U123,telegram:42)",
+    )
+    review_expiry: int = Field(
+        4 * 3600, ge=1, le=7 * 24 * 3600, description="Seconds a draft waits for an agent"
+    )
+    review_destination: str = Field(
+        "",
+        pattern=r"^$|^(slack|telegram|local):\S+$",
+        description="Where drafts are reviewed for channels and chats without their own review "
+        "destination (e.g. every Telegram private chat); platform:channel",
+    )
+    review_escalation: str = Field(
+        "",
+        pattern=r"^$|^(slack|telegram|local):\S+$",
+        description="Where expired drafts are escalated (platform:channel; default: the review "
+        "destination itself)",
+    )
+
+    # Learning loop (docs/learning.md)
+    learning_dir: Path | None = Field(
+        None, description="Datasets and trained model versions (default: DATA_DIR/learning)"
+    )
+    learning_min_examples: int = Field(
+        20, ge=1, description="Fewest training examples a fine-tuning run accepts"
+    )
+    learning_margin: float = Field(
+        0.5, ge=0.0, description="chrF points a new model must gain over the current one"
+    )
+    learning_epochs: int = Field(2, ge=1, le=100)
+    learning_rate: float = Field(2e-4, gt=0.0, lt=1.0, description="Fine-tuning learning rate")
+    learning_batch_size: int = Field(8, ge=1, le=1024)
+    learning_max_length: int = Field(256, ge=16, le=8192, description="Tokens per example")
+    learning_seed: int = 13
+    learning_time_limit: int = Field(
+        6 * 3600, ge=60, description="Seconds a training task may run (Celery hard limit)"
+    )
+    learning_poll_seconds: float = Field(
+        30.0, gt=0.0, description="How often workers check for a newly promoted model"
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "WARNING", description="Log level of CLI commands (workers: parley worker --loglevel)"
     )
+
+    @field_validator("review_agents", mode="before")
+    @classmethod
+    def _split_agents(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        for item in value:
+            if not re.match(r"^(slack|telegram|local):\S+$", str(item)):
+                raise ValueError(f"review agent {item!r}: use platform:user_id (slack:U123)")
+        return tuple(value)
 
     @model_validator(mode="after")
     def _check_limits(self) -> Settings:
@@ -212,6 +304,10 @@ class Settings(BaseSettings):
     @property
     def knowledge_base_dir(self) -> Path:
         return self.kb_dir if self.kb_dir is not None else self.data_dir / "kb"
+
+    @property
+    def learning_root(self) -> Path:
+        return self.learning_dir if self.learning_dir is not None else self.data_dir / "learning"
 
     @property
     def embedded(self) -> bool:

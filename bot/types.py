@@ -22,8 +22,9 @@ class MessageKind(StrEnum):
     DELETE = "delete"
 
 
-Intent = Literal["auto", "answer", "translate"]
-"""What the sender asked for: `auto` lets the channel policy decide (workers/intake routes it)."""
+Intent = Literal["auto", "answer", "translate", "summarize", "write"]
+"""What the sender asked for: `auto` lets the channel policy decide (workers/intake routes it).
+`summarize` and `write` carry their arguments in `text` (see workers/content.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,7 @@ class OutgoingMessage:
     thread: str = ""
     buttons: tuple[Button, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
-    kind: Literal["answer", "translation", "error", "notice"] = "answer"
+    kind: Literal["answer", "translation", "error", "notice", "review"] = "answer"
     replaces: str = ""
     delete: bool = False
     reply_to_message: str = ""

@@ -10,14 +10,17 @@ from __future__ import annotations
 import logging
 import math
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.errors import InvalidInputError
 from bot.types import Turn
+from nlp.inference import GenerationBackend, GenerationRequest, backend_for
+from nlp.inference.hf import stop_token_ids as stop_token_ids  # re-exported
 from nlp.loading import LoadedModel
 from nlp.prompts import (
+    MIN_PASSAGE_CHARS,
     attribute_citations,
     build_messages,
     clean_answer,
@@ -30,9 +33,6 @@ from retrieval.types import Hit
 logger = logging.getLogger(__name__)
 
 _CITATION_MARK = re.compile(r"\s*\[\d{1,2}(?:\s*,\s*\d{1,2})*\]")
-
-# End-of-turn tokens of common chat templates; generation stops at any that the vocabulary has.
-_END_OF_TURN = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>", "</s>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,31 +73,6 @@ class Drafter(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
-def stop_token_ids(tokenizer: Any) -> list[int]:
-    """The eos id plus every end-of-turn token the tokenizer knows."""
-    ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
-    vocab = tokenizer.get_vocab()
-    ids.update(vocab[token] for token in _END_OF_TURN if token in vocab)
-    return sorted(ids)
-
-
-class ChosenTokenLogProbs:
-    """A logits processor that records the log-probability of the greedy choice at each step.
-
-    Cheaper than `output_scores=True` (which keeps a vocabulary-sized copy per step); it must run
-    last so it sees the scores greedy decoding picks from.
-    """
-
-    def __init__(self) -> None:
-        self.values: list[float] = []
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        import torch
-
-        self.values.append(float(torch.log_softmax(scores[0].float(), dim=-1).max()))
-        return scores
-
-
 def mean_token_probability(logprobs: Sequence[float]) -> float:
     """Geometric mean of the chosen tokens' probabilities (1.0 for an empty answer)."""
     if not logprobs:
@@ -105,59 +80,78 @@ def mean_token_probability(logprobs: Sequence[float]) -> float:
     return math.exp(sum(logprobs) / len(logprobs))
 
 
+def encode_chat(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[int, ...]:
+    """Token ids of a chat with the generation prompt appended (the model's chat template)."""
+    text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    return tuple(int(i) for i in tokenizer(str(text), add_special_tokens=False)["input_ids"])
+
+
+def as_backend(model: LoadedModel | GenerationBackend) -> GenerationBackend:
+    """A loaded model's shared batched backend (the process's configured one); backends as is."""
+    if isinstance(model, LoadedModel):
+        return backend_for(model)
+    return model
+
+
 class LLMDrafter:
-    """`Drafter` backed by a causal chat LM (greedy decoding, deterministic)."""
+    """`Drafter` backed by a causal chat LM (greedy decoding, deterministic).
+
+    Generation goes through an inference backend (`nlp.inference`): pass a `LoadedModel` to use
+    the process's configured backend and batcher, or a backend directly.
+    """
 
     def __init__(
         self,
-        loaded: LoadedModel,
+        model: LoadedModel | GenerationBackend,
         *,
         max_new_tokens: int = 200,
         max_context_chars: int = 2400,
         min_new_tokens: int = 0,
     ) -> None:
-        self.loaded = loaded
+        self.backend = as_backend(model)
+        self.tokenizer = self.backend.tokenizer
         self.max_new_tokens = max_new_tokens
         self.min_new_tokens = min_new_tokens  # benchmarks only: fixes the answer length
         self.max_context_chars = max_context_chars
-        self._stop_ids = stop_token_ids(loaded.tokenizer)
 
     def count_tokens(self, text: str) -> int:
         """Number of tokens `text` takes in this model's tokenizer."""
-        return len(self.loaded.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def generate(self, messages: list[dict[str, str]], *, max_new_tokens: int) -> Generation:
         """Greedy generation for one chat, with the mean probability of the generated tokens."""
-        import torch
-        from transformers import LogitsProcessorList
+        ids = encode_chat(self.tokenizer, messages)
+        return self.generate_ids(ids, max_new_tokens=max_new_tokens)
 
-        tokenizer, model = self.loaded.tokenizer, self.loaded.model
-        inputs = tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        ).to(self.loaded.device)
-        prompt_tokens = int(inputs["input_ids"].shape[1])
-        recorder = ChosenTokenLogProbs()
-        started = time.monotonic()
-        with torch.inference_mode():
-            out = model.generate(
-                **inputs,
-                max_new_tokens=max_new_tokens,
-                min_new_tokens=min(self.min_new_tokens, max_new_tokens),
-                do_sample=False,
-                temperature=None,
-                top_p=None,
-                top_k=None,
-                eos_token_id=self._stop_ids,
-                pad_token_id=tokenizer.pad_token_id,
-                logits_processor=LogitsProcessorList([recorder]),
+    def generate_ids(self, ids: tuple[int, ...], *, max_new_tokens: int) -> Generation:
+        """Greedy generation from prompt token ids (batched with concurrent requests)."""
+        budget = min(max_new_tokens, self.backend.max_context - len(ids))
+        if budget < 1:
+            raise InvalidInputError(
+                f"The prompt takes {len(ids)} tokens; the model reads at most "
+                f"{self.backend.max_context}"
             )
-        seconds = time.monotonic() - started
-        tokens = out[0, prompt_tokens:]
-        ends = [i for i, t in enumerate(tokens.tolist()) if t in self._stop_ids]
-        answer_len = ends[0] if ends else len(tokens)
-        probability = mean_token_probability(recorder.values[:answer_len])
-        text = tokenizer.decode(tokens[:answer_len], skip_special_tokens=True)
-        return Generation(text, probability, len(tokens), prompt_tokens, seconds)
+        request = GenerationRequest(ids, budget, min(self.min_new_tokens, budget))
+        out = self.backend.generate([request])[0]
+        probability = mean_token_probability(out.logprobs)
+        return Generation(out.text, probability, out.new_tokens, out.prompt_tokens, out.seconds)
+
+    def prompt_ids(
+        self, question: str, hits: Sequence[Hit], history: Sequence[Turn], language: str | None
+    ) -> tuple[int, ...]:
+        """The draft prompt, its passages cut until prompt + answer fit the model's context."""
+        chars = self.max_context_chars
+        limit = self.backend.max_context - self.max_new_tokens
+        while True:
+            messages = build_messages(
+                question, hits, history=history, language=language, max_context_chars=chars
+            )
+            ids = encode_chat(self.tokenizer, messages)
+            if len(ids) <= limit or chars <= MIN_PASSAGE_CHARS:
+                return ids
+            # about 4 characters a token; cut the overflow and a little more
+            chars = max(MIN_PASSAGE_CHARS, chars - 4 * (len(ids) - limit) - 100)
+            logger.info("Draft prompt over the context (%d tokens): passages cut", len(ids))
 
     def draft(
         self,
@@ -168,20 +162,15 @@ class LLMDrafter:
         language: str | None = None,
     ) -> DraftResult:
         """Draft an answer to `question` from the numbered `hits`, in `language`."""
-        messages = build_messages(
-            question,
-            hits,
-            history=history,
-            language=language,
-            max_context_chars=self.max_context_chars,
-        )
-        gen = self.generate(messages, max_new_tokens=self.max_new_tokens)
+        ids = self.prompt_ids(question, hits, history, language)
+        gen = self.generate_ids(ids, max_new_tokens=self.max_new_tokens)
         logger.info(
-            "Drafted %d tokens in %.1f s (%d prompt tokens, p=%.2f)",
+            "Drafted %d tokens in %.1f s (%d prompt tokens, p=%.2f, %s)",
             gen.new_tokens,
             gen.seconds,
             gen.prompt_tokens,
             gen.token_probability,
+            self.backend.name,
         )
         text = clean_answer(gen.text, [hit.title for hit in hits])
         cited = parse_citations(text, len(hits))

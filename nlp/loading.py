@@ -35,6 +35,8 @@ class LoadedModel:
     tokenizer: Any
     name: str
     device: str
+    source: str = ""  # the folder or hub id it was loaded from (inference backends convert it)
+    cache_dir: Path | None = None
 
 
 def resolve_device(device: str) -> str:
@@ -145,7 +147,14 @@ def load_causal_lm(model_ref: str, *, cache_dir: Path, device: str = "auto") -> 
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     logger.info("Loaded %s in %.1f s", model_ref, time.monotonic() - started)
-    return LoadedModel(model=model, tokenizer=tokenizer, name=model_ref, device=target)
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        name=model_ref,
+        device=target,
+        source=source,
+        cache_dir=Path(cache_dir),
+    )
 
 
 __all__ = [

@@ -36,6 +36,8 @@ class Draft:
     reason: str = ""
     passages: tuple[dict[str, Any], ...] = field(default=())
     draft_text: str = ""
+    suggestions: tuple[dict[str, Any], ...] = ()
+    """Related articles the draft did not cite (doc_id, title, url, score), up to three."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,6 +47,7 @@ class Draft:
         values = dict(data)
         values["citations"] = tuple(Citation(**c) for c in values.get("citations", ()))
         values["passages"] = tuple(values.get("passages", ()))
+        values["suggestions"] = tuple(values.get("suggestions", ()))
         return cls(**values)
 
 

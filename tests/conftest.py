@@ -61,6 +61,7 @@ def make_settings(tmp_path: Path, redis_server: EmbeddedRedis) -> Callable[..., 
             "visibility_timeout": 10,
             "reply_timeout": 30,
             "answerer_factory": "tests.fakes:build_echo_answerer",
+            "triage": False,  # tests that want triage (a real embedder) turn it on
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -77,6 +78,7 @@ def worker_env(redis_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
             "PARLEY_REDIS_URL": redis_url,
             "PARLEY_DATA_DIR": str(tmp_path / "data"),
             "PARLEY_ANSWERER_FACTORY": "tests.fakes:build_echo_answerer",
+            "PARLEY_TRIAGE": "false",
             "PYTHONPATH": str(REPO_ROOT),
         }
     )

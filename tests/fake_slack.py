@@ -48,6 +48,8 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
     rate_limited: int = 0
+    # channel -> Slack error code: posts there fail like a channel the bot cannot post to
+    refuse_channels: dict[str, str] = field(default_factory=dict)
     _fail: dict[str, list[int]] = field(default_factory=dict)
     _last_post: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -98,6 +100,8 @@ class FakeSlack:
                 "team": "Test",
                 "url": "https://test.slack.com/",
             }
+        if method == "chat.postMessage" and channel in self.refuse_channels:
+            return {"ok": False, "error": self.refuse_channels[str(channel)]}
         if method == "chat.postMessage":
             ts = self.next_ts()
             return {
@@ -118,7 +122,9 @@ class FakeSlack:
         if method == "apps.connections.open":
             return {"ok": True, "url": self.socket_url}
         if method == "views.open":
-            return {"ok": True}
+            view = params.get("view")
+            view = json.loads(view) if isinstance(view, str) else view
+            return {"ok": True, "view": {"id": "V0001", **(view or {})}}
         return {"ok": False, "error": "unknown_method"}
 
 
@@ -374,6 +380,95 @@ def shortcut_payload(
         "response_url": response_url or "https://hooks.slack.com/app/T0001/2/def",
         "message_ts": ts,
         "message": {"type": "message", "user": "U0001", "text": text, "ts": ts, "team": TEAM},
+    }
+
+
+def block_actions_payload(
+    action_id: str,
+    value: str,
+    *,
+    user: str = "UAGENT",
+    channel: str = "C0REVIEW",
+    message_ts: str = "1700000000.000900",
+    response_url: str = "",
+    trigger_id: str = "1700000200.1.click",
+) -> dict[str, Any]:
+    """A `block_actions` payload: a button of a bot message clicked."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": "ana", "name": "ana", "team_id": TEAM},
+        "api_app_id": "A0001",
+        "token": "legacy-verification-token",
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": False,
+        },
+        "trigger_id": trigger_id,
+        "team": {"id": TEAM, "domain": "test"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel, "name": "reviews"},
+        "message": {
+            "type": "message",
+            "user": BOT_USER,
+            "ts": message_ts,
+            "bot_id": BOT_ID,
+            "text": "review card",
+            "team": TEAM,
+            "blocks": [],
+        },
+        "state": {"values": {}},
+        "response_url": response_url or "https://hooks.slack.com/actions/T0001/3/ghi",
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": f"review:{value}",
+                "text": {"type": "plain_text", "text": action_id.split(":")[-1].title()},
+                "value": value,
+                "type": "button",
+                "action_ts": "1700000200.000100",
+            }
+        ],
+    }
+
+
+def view_submission_payload(
+    view: dict[str, Any], values: dict[str, str | None], *, user: str = "UAGENT"
+) -> dict[str, Any]:
+    """A `view_submission` payload for a modal Parley opened, with typed input `values`
+    (block_id -> text of its `text` input)."""
+    state = {
+        block: {"text": {"type": "plain_text_input", "value": value}}
+        for block, value in values.items()
+    }
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "test"},
+        "user": {"id": user, "username": "ana", "name": "ana", "team_id": TEAM},
+        "api_app_id": "A0001",
+        "token": "legacy-verification-token",
+        "trigger_id": "1700000300.1.submit",
+        "view": {
+            "id": "V0001",
+            "team_id": TEAM,
+            "type": "modal",
+            "blocks": view.get("blocks", []),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": state},
+            "hash": "1700000300.abc",
+            "title": view.get("title"),
+            "close": view.get("close"),
+            "submit": view.get("submit"),
+            "root_view_id": "V0001",
+            "app_id": "A0001",
+            "bot_id": BOT_ID,
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
     }
 
 

@@ -3,9 +3,12 @@ and a harness running the real adapter on a background event loop.
 
 The real PTB `Bot`/`Application` talk to it through `base_url` (`<url>/bot`): it serves
 `getUpdates` from a queue (honouring `offset`, like Telegram: a lower id is confirmed and dropped),
-records `sendMessage` and friends, keeps sent texts for `editMessageText` ("message is not
-modified"), answers `getChatMember` from a table, and can answer 429 (`fail_next`) or enforce
-Telegram's rate limits (`enforce_limits`), counting every 429 it sent.
+records `sendMessage` and friends, keeps sent texts and inline keyboards for `editMessageText`
+and `editMessageReplyMarkup` (Telegram's rules: an edit without `reply_markup` drops the keyboard,
+an identical one is "message is not modified"), answers `answerCallbackQuery` and `getChatMember`,
+and can answer 429 (`fail_next`) or enforce Telegram's rate limits (`enforce_limits`), counting
+every 429 it sent. `bot_message` returns a sent message as Telegram embeds it in updates
+(`reply_to_message`, a callback query's `message`): visible text, no tags, with its keyboard.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import base64
 import html
 import json
 import re
+import sys
 import threading
 import time
 import urllib.parse
@@ -22,12 +26,13 @@ from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import redis
 
 from bot.settings import Settings
 from bot.telegram.app import TelegramAdapter
+from bot.telegram.review import ReviewActions
 from workers.runtime import configure
 
 TOKEN = "123456:TEST-token_abc"
@@ -65,8 +70,10 @@ class FakeTelegram:
         self.webhook: dict[str, Any] | None = None
         self.members: dict[tuple[int, int], str] = {}
         self.messages: dict[tuple[int, int], str] = {}
+        self.markups: dict[tuple[int, int], dict[str, Any]] = {}
         self.too_many = 0
         self._next_id = 1000
+        self.forbidden_chats: set[int] = set()
         self._failures: dict[str, list[int]] = {}
         self._limits: dict[str, float] | None = None
         self._sent: list[tuple[float, int]] = []
@@ -232,32 +239,81 @@ class FakeTelegram:
 
     def _api_sendMessage(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         chat = int(params["chat_id"])
+        if chat in self.forbidden_chats:
+            return 400, _bad("Bad Request: chat not found")
         refused = self._send(chat)
         if refused is not None:
             return 429, refused
         text = str(params["text"])
-        if utf16(html.unescape(re.sub(r"<[^>]+>", "", text))) > 4096:  # visible length
-            return 400, _bad("Bad Request: message is too long")
+        if visible_text(text) == "" or utf16(visible_text(text)) > 4096:
+            return 400, _bad("Bad Request: message is too long or empty")
+        markup = _inline_keyboard(params.get("reply_markup"))
+        if markup is False:
+            return 400, _bad("Bad Request: BUTTON_DATA_INVALID")
         with self._cond:
             self._next_id += 1
             message_id = self._next_id
             self.messages[(chat, message_id)] = text
-        return _ok(sent_message(chat, message_id, text))
+            if markup:
+                self.markups[(chat, message_id)] = markup
+        return _ok(self._message(chat, message_id))
 
-    def _api_editMessageText(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        chat, message_id = int(params["chat_id"]), int(params["message_id"])
+    def _message(self, chat: int, message_id: int) -> dict[str, Any]:
+        message = sent_message(chat, message_id, self.messages[(chat, message_id)])
+        if (chat, message_id) in self.markups:
+            message["reply_markup"] = self.markups[(chat, message_id)]
+        return message
+
+    def _edit(
+        self, chat: int, message_id: int, text: str | None, markup: dict[str, Any] | None
+    ) -> tuple[int, dict[str, Any]]:
         with self._cond:
             old = self.messages.get((chat, message_id))
             if old is None:
                 return 400, _bad("Bad Request: message to edit not found")
-            if old == params["text"]:
+            new_text = old if text is None else text
+            if new_text == old and markup == self.markups.get((chat, message_id)):
                 return 400, _bad(
                     "Bad Request: message is not modified: specified new message "
                     "content and reply markup are exactly the same as a current "
                     "content and reply markup of the message"
                 )
-            self.messages[(chat, message_id)] = str(params["text"])
-        return _ok(sent_message(chat, message_id, str(params["text"])))
+            self.messages[(chat, message_id)] = new_text
+            self.markups.pop((chat, message_id), None)
+            if markup:
+                self.markups[(chat, message_id)] = markup
+            return _ok(self._message(chat, message_id))
+
+    def _api_editMessageText(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        markup = _inline_keyboard(params.get("reply_markup"))
+        if markup is False:
+            return 400, _bad("Bad Request: BUTTON_DATA_INVALID")
+        if utf16(visible_text(str(params["text"]))) > 4096:
+            return 400, _bad("Bad Request: MESSAGE_TOO_LONG")
+        chat, message_id = int(params["chat_id"]), int(params["message_id"])
+        return self._edit(chat, message_id, str(params["text"]), markup)
+
+    def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        markup = _inline_keyboard(params.get("reply_markup"))
+        if markup is False:
+            return 400, _bad("Bad Request: BUTTON_DATA_INVALID")
+        return self._edit(int(params["chat_id"]), int(params["message_id"]), None, markup)
+
+    def _api_answerCallbackQuery(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if len(str(params.get("text") or "")) > 200:
+            return 400, _bad("Bad Request: MESSAGE_TOO_LONG")
+        return _ok(True)
+
+    def bot_message(self, chat: int, message_id: int) -> dict[str, Any]:
+        """A sent message as Telegram embeds it in updates: visible text and its keyboard."""
+        with self._cond:
+            message = self._message(chat, message_id)
+        message["text"] = visible_text(message["text"])
+        return message
+
+    def answers(self) -> list[dict[str, Any]]:
+        """The answerCallbackQuery calls' parameters, in order."""
+        return [c.params for c in self.calls_of("answerCallbackQuery")]
 
     def _api_deleteMessage(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         key = (int(params["chat_id"]), int(params["message_id"]))
@@ -303,7 +359,7 @@ class FakeTelegram:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = _QuietServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         self._server = server
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -317,12 +373,39 @@ class FakeTelegram:
             server.server_close()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hung up (a test stopping its adapter mid-poll) is not an error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def _ok(result: Any) -> dict[str, Any]:
     return {"ok": True, "result": result}
 
 
 def _bad(description: str) -> dict[str, Any]:
     return {"ok": False, "error_code": 400, "description": description}
+
+
+def _inline_keyboard(raw: Any) -> dict[str, Any] | Literal[False] | None:
+    """The inline keyboard of a reply_markup (None: none or empty; False: invalid data)."""
+    markup = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(markup, dict) or "inline_keyboard" not in markup:
+        return None  # no markup, ForceReply or a reply keyboard: nothing kept on the message
+    rows = markup["inline_keyboard"]
+    for row in rows:
+        for button in row:
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                return False
+    return markup if any(rows) else None
+
+
+def visible_text(markup: str) -> str:
+    """The text Telegram shows for an HTML message (tags removed, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
 
 
 def _too_many(retry_after: int) -> dict[str, Any]:
@@ -454,6 +537,42 @@ def reply_to_bot(
     )
 
 
+def callback_query(
+    update_id: int,
+    data: str,
+    message: dict[str, Any],
+    *,
+    user: int = 7,
+    language: str = "en",
+    query_id: str | None = None,
+) -> dict[str, Any]:
+    """A tap on an inline button of `message` (as `FakeTelegram.bot_message` returns it)."""
+    return update(
+        update_id,
+        callback_query={
+            "id": query_id or f"{4_382_000_000_000_000 + update_id}",
+            "from": user_json(user, language=language),
+            "message": message,
+            "chat_instance": f"-{abs(message['chat']['id'])}77",
+            "data": data,
+        },
+    )
+
+
+def reply(
+    update_id: int,
+    text: str,
+    replied: dict[str, Any],
+    *,
+    user: int = 7,
+    message_id: int = 90,
+) -> dict[str, Any]:
+    """A message replying to `replied` (as `FakeTelegram.bot_message` returns it)."""
+    chat = int(replied["chat"]["id"])
+    message = message_json(chat, message_id, text, user=user, reply_to=replied)
+    return update(update_id, message=message)
+
+
 def sticker(update_id: int, *, chat: int = 42) -> dict[str, Any]:
     message = message_json(chat, 77, None, user=chat)
     message["sticker"] = {
@@ -503,12 +622,14 @@ T = TypeVar("T")
 class AdapterThread:
     """A started TelegramAdapter whose event loop runs on a daemon thread."""
 
-    def __init__(self, settings: Settings, *, poll: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, *, poll: bool = True, review: ReviewActions | None = None
+    ) -> None:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
         self.runtime = configure(settings)
-        self.adapter = TelegramAdapter(settings, self.runtime)
+        self.adapter = TelegramAdapter(settings, self.runtime, review)
         self.call(self.adapter.start())
         self._poll: asyncio.Task[None] | None = None
         if poll:

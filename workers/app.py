@@ -18,13 +18,35 @@ QUEUES = (MODELS_QUEUE, IO_QUEUE)
 ANSWER_MESSAGE = "parley.answer_message"
 DELIVER_REPLY = "parley.deliver_reply"
 TRANSLATE_MESSAGE = "parley.translate_message"
+SUMMARIZE_THREAD = "parley.summarize_thread"
+WRITE_CONTENT = "parley.write_content"
+REVIEW_OPEN = "parley.review_open"
+REVIEW_DECIDED = "parley.review_decided"
+REVIEW_EXPIRE = "parley.review_expire"
+REVIEW_CARD = "parley.review_card"
+TRAIN_MODEL = "parley.train_model"
 TASK_QUEUES = {
     ANSWER_MESSAGE: MODELS_QUEUE,
     DELIVER_REPLY: IO_QUEUE,
     TRANSLATE_MESSAGE: MODELS_QUEUE,
+    SUMMARIZE_THREAD: MODELS_QUEUE,
+    WRITE_CONTENT: MODELS_QUEUE,
+    # Opening (translating the card) and deciding (translating an agent's edit) use models.
+    REVIEW_OPEN: MODELS_QUEUE,
+    REVIEW_DECIDED: MODELS_QUEUE,
+    REVIEW_EXPIRE: IO_QUEUE,
+    REVIEW_CARD: IO_QUEUE,
+    TRAIN_MODEL: MODELS_QUEUE,
 }
 
-TASK_MODULES = ["workers.tasks.answering", "workers.tasks.delivery", "workers.tasks.translation"]
+TASK_MODULES = [
+    "workers.tasks.answering",
+    "workers.tasks.delivery",
+    "workers.tasks.translation",
+    "workers.tasks.content",
+    "workers.tasks.review",
+    "workers.tasks.training",
+]
 
 
 def broker_url(settings: Settings) -> str:
@@ -99,11 +121,13 @@ def send(
     *,
     countdown: float | None = None,
 ) -> None:
-    """Send a task by name with its queue and an expiry, always: stale work is dropped, not run."""
+    """Send a task by name with its queue and an expiry, always: stale work is dropped, not run.
+
+    A delayed task (`countdown`) stays valid for `task_expires` seconds after it is due."""
     app.send_task(
         task,
         kwargs=kwargs,
         queue=TASK_QUEUES[task],
-        expires=settings.task_expires,
+        expires=settings.task_expires + (countdown or 0),
         countdown=countdown,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from bot.types import IncomingMessage, MessageKind
-from workers.app import ANSWER_MESSAGE, TRANSLATE_MESSAGE, send
+from workers.app import ANSWER_MESSAGE, SUMMARIZE_THREAD, TRANSLATE_MESSAGE, WRITE_CONTENT, send
 from workers.keys import event_key
 from workers.preferences import ChannelSettings
 from workers.runtime import Runtime
@@ -20,6 +20,12 @@ from workers.translation_policy import route_message
 log = logging.getLogger(__name__)
 
 _TRANSLATION_KINDS = {MessageKind.CHANNEL, MessageKind.EDIT, MessageKind.DELETE}
+_TASKS = {
+    "answer": ANSWER_MESSAGE,
+    "translate": TRANSLATE_MESSAGE,
+    "summarize": SUMMARIZE_THREAD,
+    "write": WRITE_CONTENT,
+}
 
 
 def _channel_settings(message: IncomingMessage, runtime: Runtime) -> ChannelSettings:
@@ -38,6 +44,8 @@ def accept_message(message: IncomingMessage, runtime: Runtime) -> bool:
     """
     ids = (message.platform, message.channel, message.event_id)
     key = event_key(message.platform, message.event_id)
+    if message.intent == "auto":  # what was said, for summaries (idempotent per message id)
+        runtime.thread_log.record(message)
     route, reason = route_message(message, _channel_settings(message, runtime))
     if route == "ignore":
         log.info("event ignored platform=%s channel=%s event=%s: %s", *ids, reason)
@@ -45,7 +53,7 @@ def accept_message(message: IncomingMessage, runtime: Runtime) -> bool:
     if not runtime.conversations.accept_event(key):
         log.info("duplicate event skipped platform=%s channel=%s event=%s", *ids)
         return False
-    task = ANSWER_MESSAGE if route == "answer" else TRANSLATE_MESSAGE
+    task = _TASKS[route]
     try:
         send(runtime.app, task, {"message": message.to_dict()}, runtime.settings)
     except BaseException:

@@ -57,6 +57,59 @@ class Keys:
         """String: one workspace's glossary as JSON Lines (`parley glossary set`); no TTL."""
         return f"{self.namespace}:glossary:{platform}:{workspace or '-'}"
 
+    def review(self, review_id: str) -> str:
+        """Hash of one review (docs/review.md): `data` (JSON card facts), `status`, who decided
+        and when, the final text; TTL `dedupe_ttl` after it is decided (none while pending)."""
+        return f"{self.namespace}:review:{review_id}"
+
+    def reviews_pending(self) -> str:
+        """Sorted set of pending review ids scored by creation time; no TTL."""
+        return f"{self.namespace}:reviews:pending"
+
+    def reviews_by_customer(self, platform: str, channel: str) -> str:
+        """List of the latest review ids of one customer conversation (capped at 20)."""
+        return f"{self.namespace}:reviews:customer:{platform}:{channel}"
+
+    def review_agents(self) -> str:
+        """Set of `platform:user` agents added at run time (besides PARLEY_REVIEW_AGENTS)."""
+        return f"{self.namespace}:review:agents"
+
+    def review_stream(self) -> str:
+        """Stream of review decisions (field `data`, JSON, personal data redacted); capped at
+        about 100 000 entries (XADD MAXLEN ~)."""
+        return f"{self.namespace}:stream:review-decisions"
+
+    def translation_corrections_stream(self) -> str:
+        """Stream of translation corrections (field `data`, JSON, personal data redacted) that
+        the learning loop trains the translator on (docs/learning.md); capped (MAXLEN ~)."""
+        return f"{self.namespace}:stream:translation-corrections"
+
+    def learning_group(self) -> str:
+        """Consumer group the learning loop reads both training-data streams with."""
+        return f"{self.namespace}:learning"
+
+    def learning_lock(self, kind: str) -> str:
+        """String: one training run of `kind` at a time (SET NX EX the task time limit)."""
+        return f"{self.namespace}:learning:lock:{kind}"
+
+    def thread_log(self, platform: str, channel: str) -> str:
+        """Sorted set of one channel's recent message ids by time (summaries); TTL
+        `thread_log_ttl`, at most `thread_log_max` entries."""
+        return f"{self.namespace}:log:{platform}:{channel}"
+
+    def thread_log_messages(self, platform: str, channel: str) -> str:
+        """Hash of message id -> JSON {author, text, at, is_bot, thread} for `thread_log`."""
+        return f"{self.namespace}:logmsg:{platform}:{channel}"
+
+    def sentiment(self, platform: str, channel: str) -> str:
+        """Hash `hour:sentiment` -> count for one channel (the sentiment trend); TTL
+        `sentiment_window_hours` + 24 h."""
+        return f"{self.namespace}:sentiment:{platform}:{channel}"
+
+    def sentiment_alert(self, platform: str, channel: str, hour: int) -> str:
+        """String: a negative-spike alert was sent for this channel and hour; TTL 2 h."""
+        return f"{self.namespace}:sentiment-alert:{platform}:{channel}:{hour}"
+
     def worker(self, hostname: str, pid: int) -> str:
         """String (JSON): heartbeat of one worker process and the models it loaded; TTL 90 s."""
         return f"{self.namespace}:worker:{hostname}:{pid}"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -12,10 +13,13 @@ from celery.exceptions import SoftTimeLimitExceeded
 from bot.errors import ParleyError, TransientError
 from bot.settings import Settings
 from bot.types import IncomingMessage, OutgoingMessage, Turn
+from nlp.content.suggest import suggest_articles
 from nlp.handoff import handoff_note
 from nlp.types import Answerer, Draft
+from retrieval.types import Hit
 from workers.keys import event_key
 from workers.preferences import ChannelSettings
+from workers.review.notes import review_note
 from workers.state import ConversationStore
 
 log = logging.getLogger(__name__)
@@ -66,6 +70,15 @@ def _draft_text(draft: dict[str, Any], note: str | None) -> str:
 
 
 def _apply_channel(draft: Draft, channel: ChannelSettings) -> Draft:
+    if draft.action == "answer" and channel.policy == "review":
+        # Every draft goes to an agent; the customer hears that a person will reply.
+        return replace(
+            draft,
+            text=review_note(draft.language),
+            action="escalate",
+            reason="the channel reviews every draft",
+            draft_text=draft.draft_text or draft.text,
+        )
     threshold = channel.confidence_threshold
     if draft.action == "answer" and threshold is not None and draft.confidence < threshold:
         # The customer gets the handoff note; the draft stays for the reviewing agent.
@@ -125,7 +138,8 @@ def draft_reply(
         return make_reply(message, FAILED_REPLY.format(reason=reason), error="timeout")
     draft = _apply_channel(draft, channel)
     data = draft.to_dict()
-    data.pop("passages", None)
+    passages = data.pop("passages", None)
+    data["suggestions"] = suggestions(passages or (), data, settings.min_retrieval_score)
     store.record_exchange(
         key,
         message.thread_ref,
@@ -139,4 +153,34 @@ def draft_reply(
         draft.action,
         draft.confidence,
     )
-    return make_reply(message, _draft_text(data, note), draft=data, note=note)
+    reply = make_reply(message, _draft_text(data, note), draft=data, note=note)
+    if draft.action == "escalate" and passages:
+        # For the review card only: the answering task takes them out before delivery.
+        reply.metadata["passages"] = [_passage(p) for p in passages]
+    return reply
+
+
+def suggestions(
+    passages: Iterable[dict[str, Any]], draft: dict[str, Any], min_score: float
+) -> list[dict[str, Any]]:
+    """Up to three related articles from the retrieved passages that the draft did not cite."""
+    hits = [
+        Hit(
+            doc_id=str(p["doc_id"]),
+            chunk_id=str(p.get("chunk_id") or ""),
+            source=str(p.get("source") or ""),
+            title=str(p.get("title") or ""),
+            score=float(p.get("score") or 0.0),
+            text="",
+            url=p.get("url"),
+        )
+        for p in passages
+        if p.get("doc_id")
+    ]
+    cited = [str(c.get("doc_id")) for c in draft.get("citations") or ()]
+    return [s.to_dict() for s in suggest_articles(hits, cited=cited, min_score=min_score)]
+
+
+def _passage(hit: dict[str, Any]) -> dict[str, Any]:
+    keys = ("doc_id", "title", "source", "url", "score", "text")
+    return {k: hit.get(k) for k in keys}

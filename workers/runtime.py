@@ -21,6 +21,8 @@ from celery.signals import worker_process_init
 
 from bot.errors import ConfigurationError, ParleyError
 from bot.settings import Settings
+from nlp.inference import InferenceOptions, configure_inference
+from nlp.learning.watcher import ModelWatcher, with_promoted
 from nlp.types import Answerer
 from workers.app import create_celery_app, state_url
 from workers.delivery import Deliverer, build_deliverers
@@ -28,6 +30,7 @@ from workers.keys import Keys
 from workers.preferences import PreferenceStore
 from workers.redis_client import connect
 from workers.state import ConversationStore
+from workers.thread_log import ThreadLog
 
 if TYPE_CHECKING:
     from nlp.translation.chat import ChatTranslator
@@ -68,8 +71,10 @@ class Runtime:
         self.keys = Keys(settings.namespace)
         self._lock = threading.Lock()
         self._redis: redis.Redis | None = None
-        self._answerer: Answerer | None = None
-        self._translator: ChatTranslator | None = None
+        # Watchers serve the configured (or promoted, docs/learning.md) model and swap in a newly
+        # promoted one once it has loaded, without a restart.
+        self._answerer: ModelWatcher[Answerer] | None = None
+        self._translator: ModelWatcher[ChatTranslator] | None = None
         self._deliverers: dict[str, Deliverer] | None = None
         self.model_info: dict[str, Any] = {"loaded": False}
         self.tasks_done = 0
@@ -88,6 +93,11 @@ class Runtime:
         return ConversationStore(self.redis, self.settings)
 
     @property
+    def thread_log(self) -> ThreadLog:
+        """What was said per channel (summaries)."""
+        return ThreadLog(self.redis, self.settings)
+
+    @property
     def preferences(self) -> PreferenceStore:
         """Channel and user settings."""
         return PreferenceStore(self.redis, self.settings.namespace)
@@ -100,12 +110,16 @@ class Runtime:
         return self._deliverers
 
     def answerer(self) -> Answerer:
-        """The answerer, loaded on first call and kept for the life of the process."""
+        """The answerer, loaded on first call; a promoted dialogue model replaces it live."""
         with self._lock:
             if self._answerer is None:
                 started = time.monotonic()
                 log.info("loading answerer %s", self.settings.answerer_factory)
-                self._answerer = load_answerer(self.settings)
+                settings = self.settings
+                self._answerer = ModelWatcher(
+                    "dialogue", settings,
+                    lambda path: load_answerer(with_promoted("dialogue", settings, path)),
+                )  # fmt: skip
                 self.model_info = {
                     "loaded": True,
                     "factory": self.settings.answerer_factory,
@@ -116,7 +130,7 @@ class Runtime:
                 }
                 log.info("answerer loaded in %.1f s", self.model_info["load_seconds"])
                 self.write_heartbeat()
-            return self._answerer
+        return self._answerer.value
 
     def translator(self) -> ChatTranslator:
         """The chat-safe translator, built on first call and kept for the life of the process
@@ -124,8 +138,12 @@ class Runtime:
         with self._lock:
             if self._translator is None:
                 log.info("building translator %s", self.settings.translator_factory)
-                self._translator = load_translator(self.settings)
-            return self._translator
+                settings = self.settings
+                self._translator = ModelWatcher(
+                    "translation", settings,
+                    lambda path: load_translator(with_promoted("translation", settings, path)),
+                )  # fmt: skip
+        return self._translator.value
 
     def after_fork(self) -> None:
         """Drop connections inherited from the parent process."""
@@ -163,6 +181,8 @@ _state: dict[str, Any] = {"runtime": None, "preload": False}
 
 def configure(settings: Settings, *, preload: bool = False) -> Runtime:
     """Create this process's runtime; `preload` loads models in each prefork child at start."""
+    # Drafting and translation run on the configured backend behind one batcher per model.
+    configure_inference(InferenceOptions.from_settings(settings))
     runtime = Runtime(settings, create_celery_app(settings))
     _state["runtime"] = runtime
     _state["preload"] = preload

@@ -20,7 +20,7 @@ from typing import Literal
 from bot.types import IncomingMessage, MessageKind
 from workers.preferences import ChannelSettings, UserSettings
 
-Route = Literal["answer", "translate", "ignore"]
+Route = Literal["answer", "translate", "summarize", "write", "ignore"]
 
 _ANSWERED_KINDS = {MessageKind.DM, MessageKind.MENTION, MessageKind.COMMAND}
 
@@ -29,6 +29,8 @@ def route_message(message: IncomingMessage, channel: ChannelSettings) -> tuple[R
     """Where intake sends a message, and why."""
     if message.intent == "answer":
         return "answer", "asked for an answer"
+    if message.intent in ("summarize", "write"):
+        return message.intent, f"asked to {message.intent}"
     if message.intent == "translate":
         if message.is_bot:
             return "ignore", "bot message"

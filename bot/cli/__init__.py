@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import chat, config, kb, runtime, slack, telegram, translate
+from bot.cli import (
+    chat,
+    config,
+    content,
+    data,
+    kb,
+    models,
+    runtime,
+    slack,
+    telegram,
+    train,
+    translate,
+)
 
 app = typer.Typer(
     name="parley",
@@ -25,8 +37,12 @@ kb.register(app)
 runtime.register(app)
 chat.register(app)
 translate.register(app)
+content.register(app)
 slack.register(app)
 telegram.register(app)
+data.register(app)
+models.register(app)
+train.register(app)
 
 
 def main() -> None:

@@ -27,6 +27,8 @@ def _render(reply: Reply) -> None:
     for citation in draft.citations:
         title = citation.title or citation.doc_id
         console.print(f"  [dim]source: {title} ({citation.source})[/dim]")
+    for related in draft.suggestions:
+        console.print(f"  [dim]see also: {related.get('title') or related.get('doc_id')}[/dim]")
     label = "escalated to a person" if draft.action == "escalate" else "answered"
     console.print(
         f"  [dim]{label} · language {draft.language} · confidence {draft.confidence:.2f} · "

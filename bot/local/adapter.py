@@ -56,6 +56,7 @@ class Reply:
             "citations": [
                 {"doc_id": c.doc_id, "source": c.source, "title": c.title} for c in citations
             ],
+            "suggestions": [] if draft is None else list(draft.suggestions),
         }
 
 

@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from pydantic import SecretStr
@@ -37,7 +38,9 @@ from bot.slack.convert import message_from_event, shortcut_message
 from bot.slack.delivery import build_web_client, is_ts
 from bot.slack.intake import IntakeGate, IntakeUnavailable
 from bot.slack.keys import SlackKeys
-from bot.types import IncomingMessage
+from bot.slack.review import ReviewListeners, register_review_listeners
+from bot.types import IncomingMessage, MessageKind
+from workers.content import summarize_words
 from workers.intake import accept_message
 from workers.runtime import Runtime
 
@@ -45,7 +48,7 @@ log = logging.getLogger(__name__)
 
 SHORTCUT_TRANSLATE = "translate_for_me"
 COMMAND = "/parley"
-SLOW_COMMANDS = frozenset({"channel", "kb"})
+SLOW_COMMANDS = frozenset({"channel", "kb", "review"})
 
 
 class SlackListeners:
@@ -90,7 +93,30 @@ class SlackListeners:
                 body.get("event_id"),
             )
             return False
+        if message.user and not message.user_name:
+            message = replace(message, user_name=self.user_name(message.user))
+        args = summarize_words(message.text) if message.kind == MessageKind.MENTION else None
+        if args is not None:  # "@Parley summarize" in a thread or channel
+            message = replace(message, intent="summarize", text=args)
         return self.accept_once(message, self.runtime)
+
+    def user_name(self, user: str) -> str:
+        """The user's display name (cached a day), else their id: summaries and review cards
+        name people. A users.info failure never blocks intake."""
+        key = self.keys.user_name(user)
+        cached = self.runtime.redis.get(key)
+        if cached:
+            return cached.decode() if isinstance(cached, bytes) else str(cached)
+        try:
+            info = self.web.users_info(user=user).get("user") or {}
+        except Exception as exc:
+            log.warning("slack users.info failed user=%s: %s", user, exc)
+            return user
+        profile = info.get("profile") or {}
+        name = str(profile.get("display_name") or info.get("real_name") or info.get("name") or "")
+        if name:
+            self.runtime.redis.set(key, name, ex=86_400)
+        return name or user
 
     def accept_once(self, message: IncomingMessage, runtime: Runtime) -> bool:
         """`accept(message)`; intake releases its dedupe mark itself when the enqueue fails, so
@@ -202,6 +228,7 @@ def on_listener_error(error: Exception, body: dict[str, Any]) -> BoltResponse | 
 def register_listeners(app: App, listeners: SlackListeners) -> None:
     """Attach Parley's listeners to `app`; the most specific ones come first."""
     app.error(on_listener_error)
+    register_review_listeners(app, ReviewListeners(listeners.runtime, listeners.web))
 
     def on_event(body: dict[str, Any], context: BoltContext) -> None:
         # Raises IntakeUnavailable -> on_listener_error -> 503 (events are acked on return).

@@ -21,7 +21,9 @@ from bot.slack.convert import command_message
 from bot.slack.intake import IntakeUnavailable
 from bot.slack.keys import SlackKeys
 from bot.slack.render import escape
+from bot.slack.review_commands import parse_review_destination, review_command
 from bot.types import IncomingMessage
+from workers.content import WRITE_USAGE, parse_summarize, parse_write
 from workers.preferences import ChannelSettings, Policy, UserSettings
 from workers.runtime import Runtime
 
@@ -38,7 +40,12 @@ HELP = """*Parley* answers questions from the knowledge base, in your language.
 • `/parley channel`: show this channel's settings
 • `/parley channel translate <langs>|off`: auto-translate this channel (admins)
 • `/parley channel mode answer|review|off`: how Parley answers here (admins)
+• `/parley channel review slack:C…|telegram:-100…|off`: where drafts from here are reviewed (admins)
+• `/parley review pending|take ID|history ID`: review drafts (support agents)
+• `/parley review agents add|remove @user`: manage support agents (admins)
 • `/parley kb search <query>`: search the knowledge base
+• `/parley summarize [N|2h]`: summarise this channel (or mention me with `summarize` in a thread)
+• `/parley write [--tone formal|friendly|concise] [--to en,es] <brief>`: draft content
 • `/parley help`: this help
 You can also mention me in a channel, write to me directly, or use the message shortcut
 *Translate for me*."""
@@ -83,7 +90,8 @@ def parse_languages(text: str) -> tuple[str, ...] | None:
 def describe_channel(value: ChannelSettings) -> str:
     """One line on a channel's settings."""
     languages = ", ".join(value.languages) if value.translates else "off"
-    return f"Mode: *{value.policy}*. Auto-translation: {languages}."
+    review = f" Review: `{escape(value.review_destination)}`." if value.review_destination else ""
+    return f"Mode: *{value.policy}*. Auto-translation: {languages}.{review}"
 
 
 def change_channel(current: ChannelSettings, args: str) -> tuple[ChannelSettings | None, str]:
@@ -100,6 +108,14 @@ def change_channel(current: ChannelSettings, args: str) -> tuple[ChannelSettings
         # Auto-translation comes on top of the mode: mentions are still answered (or reviewed).
         new = replace(current, languages=codes, auto_translate=True)
         return new, f"Messages here will be translated to {', '.join(codes)}."
+    if action == "review":
+        if rest.lower() == "off":
+            return replace(current, review_destination=""), "Drafts from here are not reviewed."
+        destination = parse_review_destination(rest)
+        if destination is None:
+            return None, "Usage: `/parley channel review slack:C0123|telegram:-100123|off`"
+        new = replace(current, review_destination=destination)
+        return new, f"Drafts from here go to review in `{escape(destination)}`."
     if action == "mode" and rest.lower() in MODES:
         return replace(current, policy=MODES[rest.lower()]), f"Mode is now *{rest.lower()}*."
     return None, "Usage: `/parley channel mode answer|review|off`"
@@ -206,6 +222,25 @@ class CommandRunner:
             store.set_channel("slack", channel, new)
             log.info("slack channel settings changed channel=%s policy=%s", channel, new.policy)
         say(reply)
+
+    def _review(self, body: Mapping[str, Any], rest: str, say: Say) -> None:
+        def is_admin(user: str) -> bool:
+            usergroup = self._runtime.settings.slack_admin_usergroup
+            return is_channel_admin(self._web, user, usergroup)
+
+        say(review_command(self._runtime, body, rest, is_admin=is_admin))
+
+    def _summarize(self, body: Mapping[str, Any], rest: str, say: Say) -> None:
+        parse_summarize(rest)  # a usage error is said now, not after the queue
+        self._enqueue(body, command_message(body, rest, intent="summarize"))
+        say("Summarising this channel…")
+
+    def _write(self, body: Mapping[str, Any], rest: str, say: Say) -> None:
+        if not parse_write(rest).brief:
+            say(f"Usage: `/parley {WRITE_USAGE.removeprefix('Usage: ')}`")
+            return
+        self._enqueue(body, command_message(body, rest, intent="write"))
+        say(f"Drafting: _{escape(rest[:200])}_")
 
     def _kb(self, body: Mapping[str, Any], rest: str, say: Say) -> None:
         action, query = parse_command(rest)

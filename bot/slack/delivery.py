@@ -23,9 +23,11 @@ from bot.errors import ConfigurationError, InvalidInputError, TransientError
 from bot.settings import Settings
 from bot.slack.keys import SlackKeys
 from bot.slack.ratelimit import ChannelRateLimiter
-from bot.slack.render import render_blocks, render_reply, split_text
+from bot.slack.render import escape, render_blocks, render_reply, split_text
+from bot.slack.review_render import review_blocks
 from bot.types import OutgoingMessage
 from workers.delivery import PostedMessages, register_deliverer
+from workers.review.card import status_line
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,8 @@ class SlackDeliverer:
     def _post(self, outgoing: OutgoingMessage) -> str:
         text = render_reply(outgoing)
         parts = split_text(text, self._settings.slack_max_chars)
+        if outgoing.kind == "review":
+            parts = [self._fallback(outgoing)]  # one post: the blocks carry the card
         response_url = self._response_url(outgoing)
         first = ""
         for index, part in enumerate(parts):
@@ -118,7 +122,7 @@ class SlackDeliverer:
             done = self._posted.posted_id(f"{part_key}#part")
             if done is None:
                 last = index == len(parts) - 1
-                blocks = render_blocks(part, outgoing.buttons) if last else None
+                blocks = self._blocks(outgoing, part) if last else None
                 done = self._post_part(outgoing, part, part_key, response_url, blocks)
                 self._posted.record(f"{part_key}#part", done)
             first = first or done
@@ -188,10 +192,24 @@ class SlackDeliverer:
         if wait > 0:
             self._sleep(wait)
 
+    def _fallback(self, outgoing: OutgoingMessage) -> str:
+        """The notification text of a review card (its blocks show the card itself)."""
+        text = escape(outgoing.text)
+        limit = self._settings.slack_max_chars
+        return text if len(text) <= limit else split_text(text, limit - 1)[0] + "…"
+
+    def _blocks(self, outgoing: OutgoingMessage, text: str) -> list[dict[str, Any]] | None:
+        card = outgoing.metadata.get("review")
+        if outgoing.kind == "review" and isinstance(card, dict):
+            return review_blocks(card, status_line(card))
+        return render_blocks(text, outgoing.buttons)
+
     def _update(self, outgoing: OutgoingMessage, ts: str) -> str:
         text = render_reply(outgoing)
         limit = self._settings.slack_max_chars
-        if len(text) > limit:
+        if outgoing.kind == "review":
+            text = self._fallback(outgoing)
+        elif len(text) > limit:
             text = split_text(text, limit - 1)[0] + "…"
         self._call(
             "chat.update",
@@ -200,7 +218,7 @@ class SlackDeliverer:
             ts=ts,
             text=text,
             # [] clears the buttons of a message that had them (e.g. a decided review)
-            blocks=render_blocks(text, outgoing.buttons) or [],
+            blocks=self._blocks(outgoing, text) or [],
         )
         log.info("slack updated channel=%s ts=%s key=%s", outgoing.channel, ts, outgoing.replaces)
         return ts

@@ -27,3 +27,7 @@ class SlackKeys:
         """String `1`: Parley answered in this thread, so replies there count as mentions; TTL
         `conversation_ttl`."""
         return f"{self.namespace}:slack:thread:{channel}:{thread}"
+
+    def user_name(self, user: str) -> str:
+        """String: a Slack user's display name (summaries, review cards); TTL 1 day."""
+        return f"{self.namespace}:slack:name:{user}"

@@ -45,7 +45,11 @@ def render_reply(outgoing: OutgoingMessage) -> str:
     if draft.get("action") == "escalate":
         return f"{ESCALATION_MARK} {text}"
     sources = render_citations(list(draft.get("citations") or ()))
-    return f"{text}\n\n{sources}" if sources else text
+    related = render_citations(list(draft.get("suggestions") or ())).replace(
+        "Sources: ", "See also: ", 1
+    )
+    tail = "\n".join(part for part in (sources, related) if part)
+    return f"{text}\n\n{tail}" if tail else text
 
 
 def _safe_cut(text: str, limit: int) -> int:

@@ -23,18 +23,21 @@ from bot.telegram import commands
 from bot.telegram.delivery import retry_seconds
 from bot.telegram.handlers import ParleyHandlers, Services
 from bot.telegram.inbox import Inbox
+from bot.telegram.review import ReviewActions
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "edited_message"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 MAX_BACKOFF = 30.0
 
 
 class TelegramAdapter:
     """One running bot: `start`, then `poll` or serve the webhook, then `stop`."""
 
-    def __init__(self, settings: Settings, runtime: Runtime) -> None:
+    def __init__(
+        self, settings: Settings, runtime: Runtime, review: ReviewActions | None = None
+    ) -> None:
         if settings.telegram_bot_token is None:
             raise ConfigurationError(
                 "PARLEY_TELEGRAM_BOT_TOKEN is not set (ask @BotFather for one)"
@@ -51,6 +54,7 @@ class TelegramAdapter:
             .build()
         )
         self._services: Services | None = None
+        self._review = review or ReviewActions()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
 
@@ -68,7 +72,7 @@ class TelegramAdapter:
             raise ConfigurationError("PARLEY_TELEGRAM_BOT_TOKEN was rejected by Telegram") from exc
         bot = self.application.bot
         inbox = Inbox(self.runtime.redis, self.settings.namespace, bot.id, self.settings.dedupe_ttl)
-        self._services = Services(self.runtime, inbox, bot.id, bot.username)
+        self._services = Services(self.runtime, inbox, bot.id, bot.username, review=self._review)
         ParleyHandlers(self._services).install(self.application)
         await self.application.start()
         if register_commands:

@@ -17,13 +17,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import redis
-from telegram import (
-    Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    ReplyParameters,
-)
+from telegram import Bot, LinkPreviewOptions, ReplyParameters
 from telegram import Message as TgMessage
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.request import HTTPXRequest
@@ -31,9 +25,11 @@ from telegram.request import HTTPXRequest
 from bot.errors import ConfigurationError, InvalidInputError, TransientError
 from bot.settings import Settings
 from bot.telegram.convert import message_id_from_event
+from bot.telegram.keyboards import edited_markup, reply_markup
 from bot.telegram.limiter import Limits, RateLimiter
 from bot.telegram.render import PARSE_MODE, render_reply
-from bot.types import Button, OutgoingMessage
+from bot.telegram.review_card import render_card
+from bot.types import OutgoingMessage
 from workers.delivery import PostedMessages, register_deliverer
 from workers.keys import Keys
 
@@ -62,16 +58,16 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-def _markup(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
-    row: list[InlineKeyboardButton] = []
-    for button in buttons:
-        if button.value.startswith(("https://", "http://")):
-            row.append(InlineKeyboardButton(button.label, url=button.value))
-        elif len(f"{button.action}:{button.value}".encode()) <= 64:  # Telegram's callback limit
-            row.append(
-                InlineKeyboardButton(button.label, callback_data=f"{button.action}:{button.value}")
-            )
-    return InlineKeyboardMarkup([row]) if row else None
+def render(outgoing: OutgoingMessage) -> list[str]:
+    """The HTML messages for `outgoing`: a review card is one message, a reply may be several."""
+    if outgoing.kind == "review":
+        return [render_card(outgoing.text, outgoing.metadata)]
+    return render_reply(outgoing.text, outgoing.metadata)
+
+
+def review_chats_key(namespace: str) -> str:
+    """Set of the Telegram chats review cards were posted to (agents' commands work there)."""
+    return f"{namespace}:telegram:review-chats"
 
 
 class TelegramDeliverer:
@@ -161,10 +157,10 @@ class TelegramDeliverer:
 
     async def _post(self, outgoing: OutgoingMessage, chat: str, ids: str) -> bool:
         bot = await self._get_bot()
-        chunks = render_reply(outgoing.text, outgoing.metadata)
-        reply_to = outgoing.reply_to_message or message_id_from_event(
-            str(outgoing.metadata.get("reply_to", ""))
-        )
+        chunks = render(outgoing)
+        # A card's metadata reply_to names the review (`review:<id>`), not a Telegram message.
+        event = "" if outgoing.kind == "review" else str(outgoing.metadata.get("reply_to", ""))
+        reply_to = outgoing.reply_to_message or message_id_from_event(event)
         thread = int(outgoing.thread) if outgoing.thread.isdigit() else None
         posted_any = False
         for index, chunk in enumerate(chunks):
@@ -187,14 +183,22 @@ class TelegramDeliverer:
                         reply_parameters=reply,
                         message_thread_id=thread,
                         link_preview_options=LinkPreviewOptions(is_disabled=True),
-                        reply_markup=_markup(outgoing.buttons) if last else None,
+                        reply_markup=reply_markup(outgoing) if last else None,
                     ),
                 )
+            except BadRequest as exc:
+                self._posted.release(key)
+                raise InvalidInputError(
+                    f"Telegram refused to post to chat {chat}: {exc.message} "
+                    "(is the bot a member of that chat, allowed to write there?)"
+                ) from exc
             except BaseException:
                 self._posted.release(key)
                 raise
             self._posted.record(key, str(sent.message_id))
             posted_any = True
+            if outgoing.kind == "review":
+                self._redis.sadd(review_chats_key(self._settings.namespace), chat)
             log.info("telegram message sent %s part=%d message=%s", ids, index, sent.message_id)
         return posted_any
 
@@ -202,12 +206,17 @@ class TelegramDeliverer:
         bot = await self._get_bot()
         if not self._claim(outgoing.idempotency_key):
             return False
-        text = render_reply(outgoing.text, outgoing.metadata)[0]
+        text = render(outgoing)[0]
         try:
             await self._call(
                 chat,
                 bot.edit_message_text(
-                    chat_id=chat, message_id=int(target), text=text, parse_mode=PARSE_MODE
+                    chat_id=chat,
+                    message_id=int(target),
+                    text=text,
+                    parse_mode=PARSE_MODE,
+                    reply_markup=edited_markup(outgoing),
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
                 ),
             )
         except BadRequest as exc:

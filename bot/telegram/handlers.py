@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ChatAction, ChatMemberStatus
@@ -28,6 +28,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.errors import InvalidInputError
 from bot.telegram import commands
 from bot.telegram.convert import (
     PRIVATE,
@@ -38,11 +39,13 @@ from bot.telegram.convert import (
     to_incoming,
 )
 from bot.telegram.inbox import Inbox
-from bot.types import IncomingMessage, Intent, MessageKind, OutgoingMessage
-from workers.app import DELIVER_REPLY, send
+from bot.telegram.outbox import notice_key, queue_message
+from bot.telegram.review import ReviewActions, ReviewHandlers
+from bot.types import IncomingMessage, Intent, MessageKind
+from workers.content import WRITE_USAGE, parse_summarize, parse_write
 from workers.intake import accept_message
 from workers.keys import event_key
-from workers.preferences import POLICIES, ChannelSettings, UserSettings
+from workers.preferences import UserSettings
 from workers.retry import TRANSIENT_ERRORS
 from workers.runtime import Runtime
 
@@ -64,6 +67,7 @@ class Services:
     bot_username: str
     pending: set[int] = field(default_factory=set)
     replayed: set[int] = field(default_factory=set)
+    review: ReviewActions = field(default_factory=ReviewActions)
 
 
 class ParleyHandlers:
@@ -75,6 +79,8 @@ class ParleyHandlers:
     def install(self, application: Application) -> None:  # type: ignore[type-arg]
         """Register every handler and the error handler on `application`."""
         only_new = filters.UpdateType.MESSAGE
+        # Review replies and buttons first: a reply to a card must not be taken for a question.
+        ReviewHandlers(self._s.runtime, self._s.bot_id, self._s.review).install(application)
         table: list[tuple[str, Callable[[Update, Context], object]]] = [
             ("start", self.start),
             ("help", self.help),
@@ -82,6 +88,8 @@ class ParleyHandlers:
             ("translate", self.translate),
             ("lang", self.lang),
             ("settings", self.settings),
+            ("summarize", self.summarize),
+            ("write", self.write),
         ]
         for name, callback in table:
             application.add_handler(CommandHandler(name, callback, filters=only_new))  # type: ignore[arg-type]
@@ -106,18 +114,8 @@ class ParleyHandlers:
 
     async def _notify(self, message: Message, text: str) -> None:
         """A notice replying to `message`, through the io queue (rate-limited, idempotent)."""
-        runtime = self._s.runtime
-        outgoing = OutgoingMessage(
-            platform="telegram",
-            channel=str(message.chat.id),
-            text=text,
-            idempotency_key=f"notice:telegram:{message.chat.id}:{message.message_id}",
-            thread=str(message.message_thread_id) if message.is_topic_message else "",
-            kind="notice",
-            reply_to_message=str(message.message_id),
-        )
-        payload = {"outgoing": outgoing.to_dict()}
-        await asyncio.to_thread(send, runtime.app, DELIVER_REPLY, payload, runtime.settings)
+        key = notice_key(message)
+        await queue_message(self._s.runtime, message, text, key=key, reply=True)
 
     @staticmethod
     def _typing(message: Message, context: Context) -> None:
@@ -237,6 +235,49 @@ class ParleyHandlers:
         )
         await self._accept(update, incoming)
 
+    async def summarize(self, update: Update, context: Context) -> None:
+        """/summarize [N|2h], or as a reply to a message: from that message on."""
+        message = update.message
+        if message is None:
+            return
+        args = self._argument_text(message)
+        replied = message.reply_to_message
+        if replied is not None and not args:
+            minutes = math.ceil((message.date - replied.date).total_seconds() / 60) + 1
+            args = f"{min(max(minutes, 1), 9999)}m"
+        try:
+            parse_summarize(args)
+        except InvalidInputError as exc:
+            await self._notify(message, f"{exc} (or reply to a message with /summarize)")
+            return
+        incoming = to_incoming(
+            message, kind=MessageKind.COMMAND, text=args, language=self._language(message),
+            intent="summarize",
+        )  # fmt: skip
+        if await self._accept(update, incoming):
+            self._typing(message, context)
+
+    async def write(self, update: Update, context: Context) -> None:
+        """/write [--tone T] [--to en,es] <brief>: content in several languages."""
+        message = update.message
+        if message is None:
+            return
+        args = self._argument_text(message)
+        try:
+            brief = parse_write(args).brief
+        except InvalidInputError as exc:
+            await self._notify(message, str(exc))
+            return
+        if not brief:
+            await self._notify(message, WRITE_USAGE.replace("Usage: write", "Usage: /write"))
+            return
+        incoming = to_incoming(
+            message, kind=MessageKind.COMMAND, text=args, language=self._language(message),
+            intent="write",
+        )  # fmt: skip
+        if await self._accept(update, incoming):
+            self._typing(message, context)
+
     async def lang(self, update: Update, context: Context) -> None:
         """/lang <code>: the language replies to this user are written in (/lang auto: detect)."""
         message = update.message
@@ -274,19 +315,19 @@ class ParleyHandlers:
         chat = str(message.chat.id)
         current = store.channel("telegram", chat)
         words = self._argument_text(message).split(maxsplit=1)
-        changes = _settings_change(
+        changes = commands.settings_change(
             words[0].lower() if words else "", words[1].strip() if len(words) > 1 else ""
         )
         if changes is None:
             await self._notify(message, commands.SETTINGS_USAGE)
             return
         if not changes:
-            await self._notify(message, _describe(current))
+            await self._notify(message, commands.describe(current))
             return
         current = dataclasses.replace(current, **changes)
         store.set_channel("telegram", chat, current)
         log.info("group settings changed platform=telegram channel=%s %s", chat, sorted(changes))
-        await self._notify(message, "Saved. " + _describe(current))
+        await self._notify(message, "Saved. " + commands.describe(current))
 
     async def _is_admin(self, message: Message, context: Context) -> bool:
         if message.sender_chat is not None:
@@ -314,27 +355,3 @@ class ParleyHandlers:
                 self._s.pending.discard(update_id)
             raise ApplicationHandlerStop
         log.error("update %s failed and is dropped", update_id, exc_info=error)
-
-
-def _settings_change(name: str, value: str) -> dict[str, Any] | None:
-    """The ChannelSettings fields a /settings command changes ({}: show; None: bad usage)."""
-    value = value.lower()
-    if not name:
-        return {}
-    if name == "mode" and value in POLICIES:
-        return {"policy": value}
-    if name in ("translate", "autotranslate") and value in ("on", "off"):
-        return {"auto_translate": value == "on"}
-    if name in ("languages", "language", "langs"):
-        languages = commands.parse_languages(value)
-        if languages is None:
-            return None
-        # Target languages are what a group auto-translates into: setting them turns it on.
-        return {"languages": languages, "auto_translate": bool(languages)}
-    return None
-
-
-def _describe(channel: ChannelSettings) -> str:
-    languages = ", ".join(channel.languages) or "none"
-    translating = "on" if channel.translates else "off"
-    return f"Mode: {channel.policy}. Languages: {languages}. Auto-translation: {translating}."

@@ -100,6 +100,10 @@ def render_reply(text: str, metadata: Mapping[str, Any]) -> list[str]:
     chunks = split_text(text or " ")
     messages = [escape(chunk) for chunk in chunks]
     block = citation_block(citations)
+    related = list(draft.get("suggestions") or ())[:MAX_CITATIONS] if draft else []
+    if related:
+        lines = [_citation_line(i, c) for i, c in enumerate(related, start=1)]
+        block = "\n\n".join(p for p in (block, "<b>See also</b>\n" + "\n".join(lines)) if p)
     if block:
         # The visible length of the block is at most its HTML length: tags are not counted.
         if utf16_len(chunks[-1]) + 2 + utf16_len(block) <= MAX_MESSAGE_UTF16:

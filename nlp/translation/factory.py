@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.settings import Settings
 from nlp.glossary import Glossary, load_glossary
+from nlp.inference import InferenceOptions, backend_for
 from nlp.langid import Py3LangidDetector
 from nlp.loading import BUILTIN_PREFIX, load_causal_lm
 from nlp.translation.base import Translator, model_for_pair
@@ -76,8 +77,11 @@ def load_translator(model_ref: str, settings: Settings) -> Translator:
         cache_dir=settings.cache_dir,
         device=settings.device,
     )
+    backend = backend_for(
+        causal, InferenceOptions.from_settings(settings), cache_dir=settings.cache_dir
+    )
     return InstructTranslator(
-        causal,
+        backend,
         batch_size=settings.translation_batch_size,
         max_new_tokens=settings.translation_max_new_tokens,
     )

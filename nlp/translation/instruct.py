@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from typing import Any
 
-from nlp.drafting import stop_token_ids
+from nlp.drafting import as_backend, encode_chat
+from nlp.inference import GenerationBackend, GenerationRequest
 from nlp.loading import LoadedModel
 from nlp.prompts import LANGUAGE_NAMES
 
@@ -81,50 +81,27 @@ def clean_output(output: str, source_text: str) -> str:
 
 
 class InstructTranslator:
-    """`Translator` prompting a causal chat LM, greedy, `batch_size` prompts per generate()."""
+    """`Translator` prompting a causal chat LM, greedy, up to `batch_size` prompts per batch.
+
+    Generation runs on an inference backend (`nlp.inference`): a `LoadedModel` gets the
+    process's configured backend and shared micro-batcher, so translations requested from
+    several threads at once (worker threads, the answerer) are batched together.
+    """
 
     def __init__(
-        self, loaded: LoadedModel, *, batch_size: int = 8, max_new_tokens: int = 256
+        self,
+        model: LoadedModel | GenerationBackend,
+        *,
+        batch_size: int = 8,
+        max_new_tokens: int = 256,
     ) -> None:
-        self.loaded = loaded
+        self.backend = as_backend(model)
+        self.tokenizer = self.backend.tokenizer
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
-        self._stop_ids = stop_token_ids(loaded.tokenizer)
 
-    def _prompts(self, texts: Sequence[str], target: str, source: str | None) -> list[str]:
-        tokenizer = self.loaded.tokenizer
-        return [
-            str(
-                tokenizer.apply_chat_template(
-                    build_messages(t, target=target, source=source),
-                    add_generation_prompt=True,
-                    tokenize=False,
-                )
-            )
-            for t in texts
-        ]
-
-    def _generate(self, prompts: list[str], budget: int) -> list[str]:
-        import torch
-
-        tokenizer, model = self.loaded.tokenizer, self.loaded.model
-        enc: Any = tokenizer(
-            prompts, return_tensors="pt", padding=True, padding_side="left",
-            add_special_tokens=False,
-        ).to(self.loaded.device)  # fmt: skip
-        with torch.inference_mode():
-            out = model.generate(
-                **enc,
-                max_new_tokens=budget,
-                do_sample=False,
-                temperature=None,
-                top_p=None,
-                top_k=None,
-                eos_token_id=self._stop_ids,
-                pad_token_id=tokenizer.pad_token_id,
-            )
-        new = out[:, enc["input_ids"].shape[1] :]
-        return [str(s) for s in tokenizer.batch_decode(new, skip_special_tokens=True)]
+    def _prompt(self, text: str, target: str, source: str | None) -> tuple[int, ...]:
+        return encode_chat(self.tokenizer, build_messages(text, target=target, source=source))
 
     def translate(
         self, texts: Sequence[str], *, target: str, source: str | None = None
@@ -132,15 +109,17 @@ class InstructTranslator:
         """Translate `texts` into `target`; prompts of similar length are batched together."""
         if not texts:
             return []
-        tokenizer = self.loaded.tokenizer
+        tokenizer = self.tokenizer
         lengths = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
         out = [""] * len(texts)
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
-            # Translations run about as long as their source; CJK and German a little longer.
-            budget = min(self.max_new_tokens, 2 * max(lengths[i] for i in batch) + 16)
-            prompts = self._prompts([texts[i] for i in batch], target, source)
-            for i, raw in zip(batch, self._generate(prompts, budget), strict=True):
-                out[i] = clean_output(raw, texts[i])
+            requests = []
+            for i in batch:
+                # Translations run about as long as their source; CJK and German a little longer.
+                budget = min(self.max_new_tokens, 2 * lengths[i] + 16)
+                requests.append(GenerationRequest(self._prompt(texts[i], target, source), budget))
+            for i, result in zip(batch, self.backend.generate(requests), strict=True):
+                out[i] = clean_output(result.text, texts[i])
         return out

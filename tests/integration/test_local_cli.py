@@ -47,7 +47,7 @@ def test_ask_json_through_running_workers(
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"answer", "language", "action", "confidence", "citations"}
+    assert set(data) == {"answer", "language", "action", "confidence", "citations", "suggestions"}
     assert data["answer"] == "echo: Wie setze ich mein Passwort zurück?"
     assert data["action"] in {"answer", "escalate"}
     assert data["citations"] == [{"doc_id": "faq-1", "source": "faq.md", "title": "FAQ"}]

@@ -25,6 +25,14 @@ class Conversations:
 
 
 @dataclass
+class ThreadLog:
+    recorded: list[IncomingMessage] = field(default_factory=list)
+
+    def record(self, message: IncomingMessage) -> None:
+        self.recorded.append(message)
+
+
+@dataclass
 class Preferences:
     settings: ChannelSettings
 
@@ -36,6 +44,7 @@ class Preferences:
 class FakeRuntime:
     preferences: Preferences
     conversations: Conversations = field(default_factory=Conversations)
+    thread_log: ThreadLog = field(default_factory=ThreadLog)
     settings: Settings = field(default_factory=lambda: Settings(_env_file=None))  # type: ignore[call-arg]
     app: Any = None
 

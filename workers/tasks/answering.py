@@ -11,7 +11,9 @@ from bot.types import IncomingMessage
 from workers.app import ANSWER_MESSAGE, DELIVER_REPLY, send
 from workers.pipeline import FAILED_REPLY, draft_reply, make_reply
 from workers.retry import TRANSIENT_ERRORS, retry_transient
+from workers.review.opening import open_review
 from workers.runtime import current
+from workers.triage import triage_reply
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,11 @@ def answer_message(self: Task, *, message: dict[str, Any]) -> None:
             channel=channel,
         )
         if outgoing is not None:
+            notices = triage_reply(runtime.settings, runtime.redis, incoming, outgoing)
+            outgoing = open_review(runtime, incoming, outgoing, channel)
             send(runtime.app, DELIVER_REPLY, {"outgoing": outgoing.to_dict()}, runtime.settings)
+            for notice in notices:
+                send(runtime.app, DELIVER_REPLY, {"outgoing": notice.to_dict()}, runtime.settings)
     except TRANSIENT_ERRORS as exc:
         raise retry_transient(self, exc, runtime.settings, ids) from exc
     except Exception:

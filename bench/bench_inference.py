@@ -1,0 +1,321 @@
+"""Inference backends: speed at batch 1, quality against fp32, throughput under load via Celery.
+
+Same run, same machine, same prompts (the machine is shared and noisy: the baseline is always
+measured in the same run, and runs alternate between backends prompt by prompt).
+
+- speed: batch-1 tokens/s (exactly --max-new tokens per answer) and time to first token for each
+  backend against plain transformers fp32, with the memory-bandwidth ceiling (bytes of Linear
+  weights read per token vs a large numpy copy).
+- quality: drafts for FAQ questions (zaragoza-construction-faq, CC BY 4.0; every third one shown
+  passages that do not answer it, so escalations are exercised) and translations (FAQ SV->EN,
+  support phrases EN->ES). chrF of each backend's outputs against the fp32 outputs, and how many
+  answer/escalate decisions (the drafter's confidence vs the 0.5 threshold) differ. Backends run
+  batched through the micro-batcher, as in production; fp32 runs one at a time.
+- load: 1, 8 and 32 concurrent drafting requests through a real Celery worker (threads pool,
+  embedded Redis) on the selected backend, against plain transformers fp32 one at a time.
+
+    python bench/bench_inference.py --sections speed,quality --n 6
+    python bench/bench_inference.py --sections load --levels 1,8,32 --backend ctranslate2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import platformdirs
+import sacrebleu
+
+from nlp.confidence import draft_confidence
+from nlp.drafting import LLMDrafter, encode_chat
+from nlp.inference import GenerationRequest, InferenceOptions, MicroBatcher
+from nlp.inference.select import build_backend
+from nlp.loading import load_causal_lm
+from nlp.prompts import build_messages
+from nlp.translation.instruct import InstructTranslator
+from retrieval.types import Hit
+
+DATA = Path(__file__).parent / "data"
+BACKENDS = {
+    "transformers fp32": InferenceOptions(backend="transformers"),
+    "torch int8 dynamic": InferenceOptions(backend="int8"),
+    "ct2 float32": InferenceOptions(backend="ctranslate2", compute_type="float32"),
+    "ct2 int8": InferenceOptions(backend="ctranslate2", compute_type="int8_float32"),
+}
+THRESHOLD = 0.5
+
+
+def faq_rows() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    faq = resources.files("zaragoza_construction_faq")
+    en = [json.loads(x) for x in faq.joinpath("data/faq-en.jsonl").read_text().splitlines()]
+    sv = {
+        r["id"]: r["q"]
+        for r in map(json.loads, faq.joinpath("data/faq.jsonl").read_text().splitlines())
+    }
+    return en, sv
+
+
+def hit(row: dict[str, Any]) -> Hit:
+    return Hit(row["id"], row["id"], "faq", row["q"], 0.9, row["a"])
+
+
+def draft_set(n: int) -> list[tuple[str, list[Hit]]]:
+    """(question, passages): own answer + two others; every third without its own answer."""
+    rows, _ = faq_rows()
+    picked = rows[::17][:n]
+    out = []
+    for i, row in enumerate(picked):
+        others = [rows[(rows.index(row) + k * 101) % len(rows)] for k in (1, 2, 3)]
+        passages = others if i % 3 == 2 else [row, *others[:2]]
+        out.append((row["q"], [hit(p) for p in passages]))
+    return out
+
+
+def translation_set(n: int) -> list[tuple[str, str, str]]:
+    """(text, source, target): FAQ Swedish questions -> English, support phrases EN -> ES."""
+    rows, sv = faq_rows()
+    out = [(sv[r["id"]], "sv", "en") for r in rows[5::23][:n] if r["id"] in sv]
+    phrases = [json.loads(x) for x in (DATA / "support_phrases.jsonl").read_text().splitlines()]
+    return out + [(p["en"], "en", "es") for p in phrases[:n]]
+
+
+def linear_weights(model: Any) -> int:
+    import torch
+
+    return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+
+
+def bandwidth_gbs() -> float:
+    """Sustained memory bandwidth: bytes read + written by a 512 MB numpy copy, best of 3."""
+    src = np.ones(64 << 20, dtype=np.float64)
+    dst = np.empty_like(src)
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - started)
+    return 2 * src.nbytes / best / 1e9
+
+
+def speed(backends: dict[str, Any], drafts: list[Any], args: Any, loaded: Any) -> None:
+    n = args.max_new
+    prompts = [
+        encode_chat(loaded.tokenizer, build_messages(q, h, language="en"))
+        for q, h in drafts[: args.speed_prompts]
+    ]
+    rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in backends}
+    for ids in prompts:  # alternate backends prompt by prompt: noise hits all alike
+        for name, backend in backends.items():
+            started = time.perf_counter()
+            backend.generate([GenerationRequest(ids, 1, 1)])
+            ttft = time.perf_counter() - started
+            started = time.perf_counter()
+            out = backend.generate([GenerationRequest(ids, n, n)])[0]
+            total = time.perf_counter() - started
+            rows[name].append((out.new_tokens / total, ttft, (out.new_tokens - 1) / (total - ttft)))
+    bw = bandwidth_gbs()
+    weights = linear_weights(loaded.model)
+    print(f"\n## Batch 1 ({len(prompts)} prompts of ~{len(prompts[0])} tokens, {n} new tokens)")
+    print(f"memory bandwidth (numpy copy): {bw:.1f} GB/s; Linear weights: {weights / 1e6:.0f} M")
+    print("tok/s: new tokens / (prompt + generation) time; decode: after the first token")
+    print("| backend | tok/s | ratio vs fp32 | TTFT s | TTFT ratio | decode tok/s | ceiling |")
+    print("|---|---|---|---|---|---|---|")
+    base = statistics.median(r[0] for r in rows["transformers fp32"])
+    base_ttft = statistics.median(r[1] for r in rows["transformers fp32"])
+    for name, values in rows.items():
+        rate = statistics.median(r[0] for r in values)
+        ttft = statistics.median(r[1] for r in values)
+        decode = statistics.median(r[2] for r in values)
+        width = 1 if "int8" in name else 4
+        ceiling = bw * 1e9 / (weights * width)
+        print(f"| {name} | {rate:.2f} | {rate / base:.2f}x | {ttft:.2f} | "
+              f"{base_ttft / ttft:.2f}x faster | {decode:.2f} | {ceiling:.0f} |")  # fmt: skip
+
+
+def drafts_with(backend: Any, drafts: list[Any], max_new: int, batched: bool) -> list[Any]:
+    drafter = LLMDrafter(backend, max_new_tokens=max_new)
+
+    def one(item: tuple[str, list[Hit]]) -> tuple[str, str]:
+        result = drafter.draft(item[0], item[1], language="en")
+        confidence, _ = draft_confidence(result, [h.text for h in item[1]])
+        return result.text, "answer" if confidence >= THRESHOLD else "escalate"
+
+    if not batched:
+        return [one(item) for item in drafts]
+    with ThreadPoolExecutor(max_workers=len(drafts)) as pool:
+        return list(pool.map(one, drafts))
+
+
+def translations_with(backend: Any, items: list[tuple[str, str, str]], batched: bool) -> list[str]:
+    translator = InstructTranslator(backend, batch_size=1, max_new_tokens=128)
+
+    def one(item: tuple[str, str, str]) -> str:
+        return translator.translate([item[0]], target=item[2], source=item[1])[0]
+
+    if not batched:
+        return [one(item) for item in items]
+    with ThreadPoolExecutor(max_workers=len(items)) as pool:
+        return list(pool.map(one, items))
+
+
+def quality(backends: dict[str, Any], drafts: list[Any], args: Any) -> None:
+    items = translation_set(args.n)
+    ref_backend = backends["transformers fp32"]
+    started = time.perf_counter()
+    ref_drafts = drafts_with(ref_backend, drafts, args.draft_tokens, batched=False)
+    ref_tr = translations_with(ref_backend, items, batched=False)
+    ref_s = time.perf_counter() - started
+    print(f"\n## Quality vs fp32 ({len(drafts)} drafts, {len(items)} translations)")
+    print("| backend | drafts chrF | decisions differing | translations chrF | seconds |")
+    print("|---|---|---|---|---|")
+    print(f"| transformers fp32 (reference, 1 at a time) | 100.0 | 0 | 100.0 | {ref_s:.0f} |")
+    for name, backend in backends.items():
+        batcher = MicroBatcher(backend, max_batch=16, max_wait=0.03)
+        started = time.perf_counter()
+        got = drafts_with(batcher, drafts, args.draft_tokens, batched=True)
+        tr = translations_with(batcher, items, batched=True)
+        seconds = time.perf_counter() - started
+        chrf_d = sacrebleu.corpus_chrf([g[0] for g in got], [[r[0] for r in ref_drafts]]).score
+        chrf_t = sacrebleu.corpus_chrf(tr, [ref_tr]).score
+        differ = sum(g[1] != r[1] for g, r in zip(got, ref_drafts, strict=True))
+        label = f"{name} (batched)"
+        print(f"| {label} | {chrf_d:.1f} | {differ} | {chrf_t:.1f} | {seconds:.0f} |", flush=True)
+    decisions = [r[1] for r in ref_drafts]
+    print(f"fp32 decisions: {decisions.count('answer')} answer, {decisions.count('escalate')} "
+          f"escalate; e.g. {ref_drafts[0][0][:120]!r}")  # fmt: skip
+
+
+# --- load: concurrent requests through a real Celery worker ----------------------------------
+
+_bench: dict[str, Any] = {}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def load(loaded: Any, drafts: list[Any], args: Any, data_dir: Path) -> None:
+    """1/8/32 concurrent drafts through Celery (threads pool) vs fp32 one at a time."""
+    import redis
+
+    from bot.settings import Settings
+    from nlp.inference import backend_for
+    from workers.app import MODELS_QUEUE, create_celery_app
+    from workers.embedded import EmbeddedRedis, InProcessWorker
+
+    settings = Settings(_env_file=None, inference_backend=args.backend)  # type: ignore[call-arg]
+    options = InferenceOptions.from_settings(settings)
+    batcher = backend_for(loaded, options, cache_dir=args.cache_dir)
+    n = args.max_new
+    _bench["drafter"] = LLMDrafter(batcher, max_new_tokens=n, min_new_tokens=n)
+    _bench["drafts"] = drafts
+    levels = [int(x) for x in args.levels.split(",")]
+    print(f"\n## Under load: {batcher.name}, max batch {options.max_batch}, wait "
+          f"{options.batch_wait_ms:.0f} ms, {n} new tokens per draft")  # fmt: skip
+    plain = LLMDrafter(
+        build_backend(loaded, InferenceOptions(backend="transformers"), cache_dir=args.cache_dir),
+        max_new_tokens=n, min_new_tokens=n,
+    )  # fmt: skip
+    started = time.perf_counter()
+    base_lat = []
+    for i in range(args.baseline_n):
+        t0 = time.perf_counter()
+        plain.draft(*drafts[i % len(drafts)], language="en")
+        base_lat.append(time.perf_counter() - t0)
+    base_rate = args.baseline_n / (time.perf_counter() - started)
+    print("| setup | concurrent | drafts/s | tok/s | p50 s | p95 s | vs baseline |")
+    print("|---|---|---|---|---|---|---|")
+    p50, p95 = percentile(base_lat, 0.5), percentile(base_lat, 0.95)
+    print(f"| plain transformers fp32, one at a time | 1 | {base_rate:.3f} | {base_rate * n:.1f} "
+          f"| {p50:.1f} | {p95:.1f} | 1.00x |")  # fmt: skip
+    server = EmbeddedRedis(data_dir)
+    url = server.start()
+    app = create_celery_app(Settings(_env_file=None, redis_url=url, data_dir=data_dir))  # type: ignore[call-arg]
+    _bench["redis"] = client = redis.Redis.from_url(url)
+    task = app.task(name="bench.draft", queue=MODELS_QUEUE)(_draft_task)
+    worker = InProcessWorker(app, concurrency=max(levels), loglevel="WARNING")
+    worker.start()
+    try:
+        task.delay(0)
+        pop(client, 900)  # warm up
+        for level in levels:
+            sent = time.time()
+            for i in range(level):
+                task.delay(i % len(drafts))
+            done = [pop(client, 1800) for _ in range(level)]
+            lat = [d["finished"] - sent for d in done]
+            rate = level / max(lat)
+            print(f"| Parley via Celery, {batcher.name} | {level} | {rate:.3f} | "
+                  f"{rate * n:.1f} | {percentile(lat, 0.5):.1f} | {percentile(lat, 0.95):.1f} | "
+                  f"{rate / base_rate:.2f}x |", flush=True)  # fmt: skip
+    finally:
+        worker.stop()
+        server.stop()
+    print(f"batch sizes seen: {sorted(set(batcher.batch_sizes))}")
+
+
+DONE = "bench:done"
+
+
+def pop(client: Any, timeout: float) -> dict[str, Any]:
+    """The next finished task's record (short BLPOPs: the client has a socket timeout)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        item = client.blpop([DONE], timeout=2)
+        if item is not None:
+            return dict(json.loads(item[1]))
+    raise TimeoutError(f"no draft finished within {timeout:.0f} s")
+
+
+def _draft_task(index: int) -> None:
+    """One draft; its finish time goes to a Redis list (Parley's app ignores task results)."""
+    question, hits = _bench["drafts"][index]
+    result = _bench["drafter"].draft(question, hits, language="en")
+    _bench["redis"].rpush(DONE, json.dumps({"finished": time.time(), "tokens": result.new_tokens}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="builtin:qwen2.5-coder-0.5b-instruct")
+    parser.add_argument("--sections", default="speed,quality")
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--n", type=int, default=6, help="drafts and translations per set")
+    parser.add_argument("--speed-prompts", type=int, default=3)
+    parser.add_argument("--max-new", type=int, default=48, help="fixed answer length (speed)")
+    parser.add_argument("--draft-tokens", type=int, default=120, help="max answer (quality)")
+    parser.add_argument("--levels", default="1,8,32", help="concurrency levels (load)")
+    parser.add_argument("--backend", default="auto", help="backend under load (settings name)")
+    parser.add_argument("--baseline-n", type=int, default=3, help="one-at-a-time requests")
+    parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--cache-dir", type=Path, default=platformdirs.user_cache_path("parley"))
+    args = parser.parse_args()
+    import torch
+
+    loaded = load_causal_lm(args.model, cache_dir=args.cache_dir, device=args.device)
+    sections = set(args.sections.split(","))
+    drafts = draft_set(max(args.n, args.speed_prompts))
+    print(f"model {args.model}, {loaded.device}, {torch.get_num_threads()} threads")
+    if sections & {"speed", "quality"}:
+        backends = {}
+        for name in args.backends.split(","):
+            backends[name] = build_backend(loaded, BACKENDS[name], cache_dir=args.cache_dir)
+            print(f"  {name}: {backends[name].name}", flush=True)
+        if "speed" in sections:
+            speed(backends, drafts, args, loaded)
+        if "quality" in sections:
+            quality(backends, drafts[: args.n], args)
+    if "load" in sections:
+        load(loaded, drafts, args, Path(tempfile.mkdtemp(prefix="parley-bench-")))
+
+
+if __name__ == "__main__":
+    main()

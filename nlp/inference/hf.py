@@ -1,0 +1,129 @@
+"""transformers backends: the loaded model as is (fp32 on CPU, bf16/fp16 on CUDA), or with its
+Linear layers quantized to int8 by `torch.ao.quantization.quantize_dynamic` (CPU only)."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from nlp.inference.types import (
+    BackendUnavailableError,
+    GenerationOutput,
+    GenerationRequest,
+    first_stop,
+)
+
+logger = logging.getLogger(__name__)
+
+_END_OF_TURN = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>", "</s>")
+
+
+def stop_token_ids(tokenizer: Any) -> list[int]:
+    """The eos id plus every end-of-turn token the tokenizer knows."""
+    ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
+    vocab = tokenizer.get_vocab()
+    ids.update(vocab[token] for token in _END_OF_TURN if token in vocab)
+    return sorted(ids)
+
+
+def model_context(config: Any, tokenizer: Any) -> int:
+    """Tokens the model attends to: its position embeddings (tokenizers often say 1e30)."""
+    for name in ("max_position_embeddings", "n_positions", "seq_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    limit = getattr(tokenizer, "model_max_length", 0)
+    return int(limit) if isinstance(limit, int) and 0 < limit < 1_000_000 else 2048
+
+
+class ChosenTokenLogProbs:
+    """A logits processor recording, per row, the log-probability of the greedy choice.
+
+    Cheaper than `output_scores=True` (a vocabulary-sized copy per step); it must run last so
+    it sees the scores greedy decoding picks from.
+    """
+
+    def __init__(self) -> None:
+        self.values: list[list[float]] = []  # [step][row]
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        best = torch.log_softmax(scores.float(), dim=-1).max(dim=-1).values
+        self.values.append([float(v) for v in best.tolist()])
+        return scores
+
+
+class TransformersBackend:
+    """Greedy batched `generate` on a transformers causal LM (left padding)."""
+
+    def __init__(self, model: Any, tokenizer: Any, device: str, *, label: str) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+        self.name = label
+        self.max_context = model_context(model.config, tokenizer)
+        self._stop_ids = stop_token_ids(tokenizer)
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
+        import torch
+        from transformers import LogitsProcessorList
+
+        if not requests:
+            return []
+        pad = int(self.tokenizer.pad_token_id)
+        width = max(len(r.prompt_ids) for r in requests)
+        ids = [[pad] * (width - len(r.prompt_ids)) + list(r.prompt_ids) for r in requests]
+        mask = [[0] * (width - len(r.prompt_ids)) + [1] * len(r.prompt_ids) for r in requests]
+        budget = max(r.max_new_tokens for r in requests)
+        recorder = ChosenTokenLogProbs()
+        started = time.monotonic()
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=torch.tensor(ids, device=self.device),
+                attention_mask=torch.tensor(mask, device=self.device),
+                max_new_tokens=budget,
+                min_new_tokens=min(max(r.min_new_tokens for r in requests), budget),
+                do_sample=False,
+                temperature=None,
+                top_p=None,
+                top_k=None,
+                eos_token_id=self._stop_ids,
+                pad_token_id=pad,
+                logits_processor=LogitsProcessorList([recorder]),
+            )
+        seconds = time.monotonic() - started
+        results = []
+        for row, request in enumerate(requests):
+            tokens = out[row, width:].tolist()[: request.max_new_tokens]
+            end = first_stop(tokens, self._stop_ids)
+            steps = min(end + 1, len(tokens))
+            answer = tuple(int(t) for t in tokens[:end])
+            logprobs = tuple(recorder.values[i][row] for i in range(len(answer)))
+            text = str(self.tokenizer.decode(list(answer), skip_special_tokens=True))
+            results.append(
+                GenerationOutput(text, answer, logprobs, len(request.prompt_ids), steps, seconds)
+            )
+        return results
+
+
+def quantized_int8(model: Any) -> Any:
+    """A copy of `model` with its Linear layers dynamically quantized to int8 (CPU only)."""
+    import torch
+
+    if next(model.parameters()).device.type != "cpu":
+        raise BackendUnavailableError("int8 dynamic quantization runs on CPU only")
+    engines = torch.backends.quantized.supported_engines
+    if not any(e in engines for e in ("x86", "fbgemm", "qnnpack", "onednn")):
+        raise BackendUnavailableError(f"this torch build has no int8 engine ({engines})")
+    started = time.monotonic()
+    quantized = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+        copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8
+    )
+    logger.info("Quantized Linear layers to int8 in %.1f s", time.monotonic() - started)
+    return quantized

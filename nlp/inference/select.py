@@ -1,0 +1,141 @@
+"""Settings -> the backend that runs a model, behind a shared micro-batcher.
+
+`auto` picks, per device, the fastest backend that kept quality on bench/bench_inference.py
+(docs/models.md): on CPU CTranslate2 float32, on CUDA transformers in bf16/fp16.
+A backend that is not installed or cannot run the model falls back to plain transformers, with
+a log line naming the reason and the fallback. One batcher per model and options per process,
+so drafting and translation on the same model share batches.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import platformdirs
+
+from nlp.inference.batcher import MicroBatcher
+from nlp.inference.hf import TransformersBackend, quantized_int8
+from nlp.inference.types import BackendUnavailableError, GenerationBackend, InferenceOptions
+
+if TYPE_CHECKING:
+    from nlp.loading import LoadedModel
+
+logger = logging.getLogger(__name__)
+
+SETTING = "PARLEY_INFERENCE_BACKEND"
+AUTO_CPU_BACKEND = "ctranslate2"
+# Measured (docs/models.md "Inference backends"): CT2 float32 gives fp32's answers 1.9x faster;
+# CT2 int8 was faster still but changed answers (chrF 57 vs fp32, an escalation decision flipped).
+AUTO_CPU_COMPUTE_TYPE = "float32"
+
+_state: dict[str, Any] = {"options": InferenceOptions(backend="transformers")}
+_shared: dict[tuple[Any, ...], tuple[LoadedModel, MicroBatcher]] = {}
+_lock = threading.Lock()
+
+
+def configure_inference(options: InferenceOptions) -> None:
+    """Set this process's inference options (the runtime calls it with the settings')."""
+    _state["options"] = options
+
+
+def current_options() -> InferenceOptions:
+    """The configured options; plain transformers until `configure_inference` is called."""
+    options: InferenceOptions = _state["options"]
+    return options
+
+
+def resolve(options: InferenceOptions, device: str) -> tuple[str, str]:
+    """(backend, compute type) that `options` mean on `device` ("cpu" or "cuda")."""
+    backend: str = options.backend
+    compute = options.compute_type
+    if backend == "auto":
+        backend = AUTO_CPU_BACKEND if device == "cpu" else "transformers"
+        if device == "cpu" and compute == "auto":
+            compute = AUTO_CPU_COMPUTE_TYPE
+    if compute == "auto":
+        if backend == "ctranslate2":
+            compute = AUTO_CPU_COMPUTE_TYPE if device == "cpu" else "bfloat16"
+        elif backend == "int8":
+            compute = "int8"
+        else:
+            compute = "float32" if device == "cpu" else "bfloat16"
+    return backend, compute
+
+
+def _model_folder(loaded: LoadedModel) -> Path:
+    source = loaded.source or str(getattr(loaded.model.config, "_name_or_path", ""))
+    if Path(source).is_dir():
+        return Path(source)
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(source, local_files_only=True))
+    except Exception as exc:
+        raise BackendUnavailableError(f"no local model folder for {loaded.name!r}") from exc
+
+
+def _ct2_compute(compute: str, device: str) -> str:
+    if device == "cuda" and compute == "bfloat16":
+        import torch
+
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return compute
+
+
+def build_backend(
+    loaded: LoadedModel, options: InferenceOptions, *, cache_dir: Path
+) -> GenerationBackend:
+    """The backend `options` ask for on `loaded`'s device, else transformers (logged)."""
+    device = loaded.device
+    backend, compute = resolve(options, device)
+    plain = TransformersBackend(
+        loaded.model, loaded.tokenizer, device, label=f"transformers {_dtype(loaded)} ({device})"
+    )
+    try:
+        if backend == "ctranslate2":
+            from nlp.inference.ct2 import CTranslate2Backend
+
+            return CTranslate2Backend(
+                _model_folder(loaded), loaded.tokenizer, loaded.model.config,
+                device=device, compute_type=_ct2_compute(compute, device),
+                cache_dir=cache_dir, threads=options.threads,
+            )  # fmt: skip
+        if backend == "int8":
+            model = quantized_int8(loaded.model)
+            return TransformersBackend(
+                model, loaded.tokenizer, device, label=f"transformers int8 dynamic ({device})"
+            )
+    except BackendUnavailableError as exc:
+        log = logger.info if options.backend == "auto" else logger.warning
+        log(
+            "%s=%s (%s) is not available for %s: %s; falling back to %s",
+            SETTING, options.backend, backend, loaded.name, exc, plain.name,
+        )  # fmt: skip
+        return plain
+    return plain
+
+
+def _dtype(loaded: LoadedModel) -> str:
+    dtype = getattr(loaded.model, "dtype", None)
+    return str(dtype).removeprefix("torch.") if dtype is not None else "model"
+
+
+def backend_for(
+    loaded: LoadedModel, options: InferenceOptions | None = None, *, cache_dir: Path | None = None
+) -> MicroBatcher:
+    """The shared batched backend for `loaded` (built on first use, then reused)."""
+    options = options or current_options()
+    cache = cache_dir or loaded.cache_dir or platformdirs.user_cache_path("parley")
+    key = (id(loaded.model), loaded.name, options, cache)
+    with _lock:
+        if key not in _shared:
+            backend = build_backend(loaded, options, cache_dir=cache)
+            logger.info("Inference for %s: %s", loaded.name, backend.name)
+            batcher = MicroBatcher(
+                backend, max_batch=options.max_batch, max_wait=options.batch_wait_ms / 1000
+            )
+            _shared[key] = (loaded, batcher)  # the model stays alive while its key is used
+        return _shared[key][1]

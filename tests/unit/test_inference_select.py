@@ -1,0 +1,114 @@
+"""Backend selection: what `auto` means per device, and clear fallbacks to transformers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nlp.inference import GenerationRequest, InferenceOptions, build_backend, resolve
+from nlp.inference.select import AUTO_CPU_BACKEND, AUTO_CPU_COMPUTE_TYPE
+from nlp.loading import LoadedModel
+
+
+class TinyTokenizer:
+    """Just enough tokenizer for the transformers backend (ids are their own tokens)."""
+
+    eos_token = "</s>"
+    eos_token_id = 1
+    pad_token_id = 0
+    model_max_length = 64
+
+    def get_vocab(self) -> dict[str, int]:
+        return {"<pad>": 0, "</s>": 1}
+
+    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
+        return " ".join(str(i) for i in ids)
+
+
+def tiny(family: str = "llama") -> LoadedModel:
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    extra: dict[str, Any] = {"num_layers": 1, "attention_types": [[["global"], 1]]}
+    config = AutoConfig.for_model(
+        family, vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
+        **(extra if family == "gpt_neo" else {}),
+    )  # fmt: skip
+    model = AutoModelForCausalLM.from_config(config).eval()
+    return LoadedModel(model, TinyTokenizer(), f"tiny-{family}", "cpu", source="")
+
+
+def test_auto_is_the_measured_cpu_default_and_transformers_half_precision_on_cuda() -> None:
+    assert resolve(InferenceOptions(), "cpu") == (AUTO_CPU_BACKEND, AUTO_CPU_COMPUTE_TYPE)
+    assert resolve(InferenceOptions(), "cuda") == ("transformers", "bfloat16")
+    assert AUTO_CPU_COMPUTE_TYPE == "float32"  # CT2 int8 changed answers (docs/models.md)
+    assert resolve(InferenceOptions(backend="ctranslate2"), "cpu") == ("ctranslate2", "float32")
+    int8 = InferenceOptions(backend="ctranslate2", compute_type="int8_float32")
+    assert resolve(int8, "cpu") == ("ctranslate2", "int8_float32")
+    assert resolve(InferenceOptions(backend="ctranslate2"), "cuda")[1] == "bfloat16"
+    assert resolve(InferenceOptions(backend="transformers"), "cpu") == ("transformers", "float32")
+
+
+def test_ctranslate2_not_installed_falls_back_to_transformers_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "ctranslate2", None)  # import fails like a missing package
+    with caplog.at_level(logging.WARNING, logger="nlp.inference.select"):
+        backend = build_backend(tiny(), InferenceOptions(backend="ctranslate2"), cache_dir=tmp_path)
+    assert backend.name == "transformers float32 (cpu)"
+    message = caplog.text
+    assert "PARLEY_INFERENCE_BACKEND=ctranslate2" in message
+    assert "pip install ctranslate2" in message
+    assert "falling back to transformers float32 (cpu)" in message
+
+
+def test_a_model_family_ctranslate2_cannot_convert_falls_back(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    pytest.importorskip("ctranslate2")
+    with caplog.at_level(logging.WARNING, logger="nlp.inference.select"):
+        backend = build_backend(
+            tiny("gpt_neo"), InferenceOptions(backend="ctranslate2"), cache_dir=tmp_path
+        )
+    assert backend.name.startswith("transformers")
+    assert "cannot convert GPTNeoConfig models" in caplog.text
+    assert not (tmp_path / "models").exists()  # nothing half-converted left behind
+
+
+def test_a_compute_type_the_device_lacks_falls_back(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    pytest.importorskip("ctranslate2")
+    options = InferenceOptions(backend="ctranslate2", compute_type="int8_bfloat16")
+    with caplog.at_level(logging.WARNING, logger="nlp.inference.select"):
+        backend = build_backend(tiny(), options, cache_dir=tmp_path)
+    assert backend.name.startswith("transformers")
+    assert "not int8_bfloat16" in caplog.text
+
+
+def test_int8_dynamic_quantization_runs_on_cpu(tmp_path: Path) -> None:
+    loaded = tiny()
+    backend = build_backend(loaded, InferenceOptions(backend="int8"), cache_dir=tmp_path)
+    assert backend.name == "transformers int8 dynamic (cpu)"
+    assert backend.max_context == 64
+    out = backend.generate([GenerationRequest((5, 6, 7), 4, 4), GenerationRequest((9,), 2, 2)])
+    assert [o.prompt_tokens for o in out] == [3, 1]
+    assert all(len(o.logprobs) == len(o.token_ids) for o in out)
+    assert len(out[1].token_ids) <= 2
+    assert next(loaded.model.parameters()).dtype.is_floating_point  # the original is untouched
+
+
+def test_transformers_batches_of_different_lengths_match_one_at_a_time(tmp_path: Path) -> None:
+    backend = build_backend(tiny(), InferenceOptions(backend="transformers"), cache_dir=tmp_path)
+    requests = [GenerationRequest((5, 6, 7, 8, 9), 6, 6), GenerationRequest((3, 4), 6, 6)]
+    alone = [backend.generate([r])[0] for r in requests]
+    together = backend.generate(requests)
+    assert [o.token_ids for o in together] == [o.token_ids for o in alone]
+    for a, b in zip(alone, together, strict=True):
+        assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
