@@ -582,3 +582,26 @@ def test_broker_outage_after_the_dedupe_mark_does_not_swallow_the_retry(
         finally:
             server.close()
             broker.stop()
+
+
+def test_summarize_and_write_commands_and_mentions(
+    endpoint: Endpoint, redis_client: redis.Redis
+) -> None:
+    endpoint.fake.users["U0001"] = {"profile": {"display_name": "Ana"}}
+    status, body = endpoint.command("summarize 2h", trigger_id="t-sum")
+    assert status == 200 and "Summarising" in json.loads(body)["text"]
+    assert "Usage: summarize" in json.loads(endpoint.command("summarize yesterday")[1])["text"]
+    status, body = endpoint.command("write --to en,es announce SSO", trigger_id="t-write")
+    assert status == 200 and "Drafting" in json.loads(body)["text"]
+    assert "Usage" in json.loads(endpoint.command("write --tone formal")[1])["text"]
+    thread = mention_event(
+        "<@UPARLEY> summarize 20", ts="1700000000.000300", thread_ts="1700000000.000100"
+    )
+    assert endpoint.event(envelope(thread, event_id="EvSum"))[0] == 200
+    wait_for(lambda: len(queued(redis_client)) == 3)
+    by_intent = {q["message"]["intent"]: q["message"] for q in queued(redis_client)}
+    assert by_intent["write"]["text"] == "--to en,es announce SSO"
+    assert by_intent["summarize"]["text"] in ("2h", "20")
+    mention = next(q["message"] for q in queued(redis_client) if q["message"]["text"] == "20")
+    assert mention["thread"] == "1700000000.000100" and mention["user_name"] == "Ana"
+    assert redis_client.get("parley:slack:name:U0001") == "Ana"

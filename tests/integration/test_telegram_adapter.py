@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -151,3 +152,41 @@ def test_lang_settings_admin_check_and_auto_translation_intake(
     events = tg.queued_events(redis_client)
     # Auto-translation is on: the message and its edit go to intake; the bot's is ignored there.
     assert sorted(events) == [f"{GROUP}:74", f"{GROUP}:74:edit:{tg.NOW + 60}"]
+
+
+def _queued_messages(client: redis.Redis) -> list[dict[str, object]]:
+    out = []
+    for raw in client.lrange("models", 0, -1):
+        body = json.loads(base64.b64decode(json.loads(raw)["body"]))
+        out.append(body[1]["message"])
+    return out
+
+
+def test_summarize_and_write_commands(
+    fake: tg.FakeTelegram,
+    tg_settings: Callable[..., Settings],
+    adapters: list[tg.AdapterThread],
+    redis_client: redis.Redis,
+) -> None:
+    earlier = tg.message_json(GROUP, 80, "the export is broken", user=7)
+    fake.queue_updates(
+        tg.group_text(801, "/summarize 2h", message_id=81),
+        tg.group_text(802, "/summarize yesterday", message_id=82),
+        tg.group_text(803, "/summarize", message_id=83, reply_to=earlier),
+        tg.group_text(804, "/write --to en,es announce SSO", message_id=84),
+        tg.group_text(805, "/write --tone formal", message_id=85),
+    )
+    thread = tg.AdapterThread(tg_settings())
+    adapters.append(thread)
+    deadline = time.monotonic() + 20
+    while thread.adapter.services.inbox.size() or fake.confirmed_offset < 806:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    queued = {str(m["message_id"]): m for m in _queued_messages(redis_client)}
+    assert set(queued) == {"81", "83", "84"}
+    assert (queued["81"]["intent"], queued["81"]["text"]) == ("summarize", "2h")
+    assert (queued["83"]["intent"], queued["83"]["text"]) == ("summarize", "1m")
+    assert (queued["84"]["intent"], queued["84"]["text"]) == ("write", "--to en,es announce SSO")
+    notices = [json.dumps(json.loads(m)) for m in redis_client.lrange("io", 0, -1)]
+    assert any("Usage: summarize" in n for n in notices)
+    assert any("Usage: /write" in n for n in notices)
