@@ -69,10 +69,13 @@ def _model_folder(loaded: LoadedModel) -> Path:
     source = loaded.source or str(getattr(loaded.model.config, "_name_or_path", ""))
     if Path(source).is_dir():
         return Path(source)
-    try:
-        from huggingface_hub import snapshot_download
+    try:  # a hub id: its snapshot in the local cache (never downloaded here)
+        from transformers.utils.hub import cached_file
 
-        return Path(snapshot_download(source, local_files_only=True))
+        config = cached_file(source, "config.json", local_files_only=True)
+        if config is None:
+            raise FileNotFoundError(f"{source}/config.json is not in the local cache")
+        return Path(config).parent
     except Exception as exc:
         raise BackendUnavailableError(f"no local model folder for {loaded.name!r}") from exc
 
