@@ -4,8 +4,9 @@ Arguments arrive in `IncomingMessage.text` (intent `summarize` or `write`), the 
 platform:
 - summarize: `[N]` (the last N messages, default 50) or `[DURATION]` such as `30m`, `2h`, `1d`;
   in a thread (Slack thread, Telegram reply) the thread, else the channel;
-- write: `[--tone formal|friendly|concise] [--to en,es,...] BRIEF`; languages default to the
-  channel's languages, else the asker's language.
+- write: `[--tone formal|friendly|concise] [--to en,es,...] [--review] BRIEF`; languages default
+  to the channel's languages, else the asker's language; `--review` (or a channel in review mode)
+  sends the drafts to the agents' review before they are posted in the channel.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from workers.preferences import ChannelSettings, UserSettings
 from workers.thread_log import ThreadLog
 
 SUMMARY_USAGE = "Usage: summarize [N messages, e.g. 100] or [time, e.g. 2h]"
-WRITE_USAGE = "Usage: write [--tone formal|friendly|concise] [--to en,es] what to write"
+WRITE_USAGE = "Usage: write [--tone formal|friendly|concise] [--to en,es] [--review] what to write"
 MAX_SUMMARY_MESSAGES = 500
 _DURATION = re.compile(r"^(\d{1,4})\s*([mhd])$")
 _UNITS = {"m": 60, "h": 3600, "d": 86400}
@@ -68,14 +69,21 @@ class WriteRequest:
     brief: str
     tone: str = "friendly"
     languages: tuple[str, ...] = ()
+    review: bool = False
 
 
 def parse_write(text: str) -> WriteRequest:
-    """`--tone T --to a,b BRIEF` -> a WriteRequest (options in any order, before the brief)."""
+    """`--tone T --to a,b --review BRIEF` -> a WriteRequest (options in any order, before the
+    brief)."""
     words = text.split()
     tone = "friendly"
     languages: tuple[str, ...] = ()
-    while len(words) >= 2 and words[0] in ("--tone", "--to"):
+    review = False
+    options = ("--tone", "--to")
+    while words and (words[0] == "--review" or (len(words) >= 2 and words[0] in options)):
+        if words[0] == "--review":
+            review, words = True, words[1:]
+            continue
         option, value, words = words[0], words[1], words[2:]
         if option == "--tone":
             tone = value.lower()
@@ -83,7 +91,7 @@ def parse_write(text: str) -> WriteRequest:
             languages = tuple(check_languages(value.split(",")))
     if words and words[0].startswith("--"):
         raise InvalidInputError(WRITE_USAGE)
-    return WriteRequest(" ".join(words), tone, languages)
+    return WriteRequest(" ".join(words), tone, languages, review)
 
 
 def asker_language(

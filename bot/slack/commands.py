@@ -45,7 +45,7 @@ HELP = """*Parley* answers questions from the knowledge base, in your language.
 • `/parley review agents add|remove @user`: manage support agents (admins)
 • `/parley kb search <query>`: search the knowledge base
 • `/parley summarize [N|2h]`: summarise this channel (or mention me with `summarize` in a thread)
-• `/parley write [--tone formal|friendly|concise] [--to en,es] <brief>`: draft content
+• `/parley write [--tone formal|friendly|concise] [--to en,es] [--review] <brief>`: draft content
 • `/parley help`: this help
 You can also mention me in a channel, write to me directly, or use the message shortcut
 *Translate for me*."""

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from bot.slack.render import escape
-from workers.review.card import triage_line
+from workers.review.card import subject_label, triage_line
 
 SECTION_LIMIT = 3000
 INPUT_LIMIT = 3000  # Slack's maximum for a plain_text_input
@@ -67,10 +67,12 @@ def review_blocks(card: dict[str, Any], status_line: str) -> list[dict[str, Any]
     who = escape(str(customer.get("user_name") or customer.get("user") or ""))
     language = str(card.get("agent_language") or "en")
     rid = str(card["review_id"])
-    head = (
-        f"*Review* `{rid}`: {who} on {escape(str(customer.get('where') or ''))}"
-        f" · confidence *{float(card.get('confidence') or 0):.2f}*"
+    facts = (
+        "content draft"
+        if card.get("kind") == "content"
+        else f"confidence *{float(card.get('confidence') or 0):.2f}*"
     )
+    head = f"*Review* `{rid}`: {who} on {escape(str(customer.get('where') or ''))} · {facts}"
     triage = triage_line(card)
     if triage:
         urgent = bool((card.get("triage") or {}).get("urgency"))
@@ -79,7 +81,7 @@ def review_blocks(card: dict[str, Any], status_line: str) -> list[dict[str, Any]
         _section(head),
         _section(
             _pair(
-                "Customer",
+                subject_label(card),
                 card["customer_text"],
                 card.get("customer_text_translated", ""),
                 language,

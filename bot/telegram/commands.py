@@ -14,7 +14,7 @@ from workers.preferences import POLICIES, ChannelSettings
 COMMANDS = ("start", "help", "ask", "translate", "lang", "settings", "summarize", "write")
 CONTENT_DESCRIPTIONS = {
     "summarize": "Summarise the group: /summarize [N|2h], or reply to a message",
-    "write": "Draft content: /write [--tone formal] [--to en,es] <brief>",
+    "write": "Draft content: /write [--tone formal] [--to en,es] [--review] <brief>",
 }
 
 DESCRIPTIONS: dict[str, dict[str, str]] = {
@@ -97,8 +97,8 @@ HELP_TEXT = (
     "/lang <code>: the language I answer you in (e.g. /lang de; /lang auto to detect it)\n"
     "/summarize [N|2h]: summarise the last N messages or hours of this group (or reply to a "
     "message: from there on)\n"
-    "/write [--tone formal|friendly|concise] [--to en,es] <brief>: draft content in several "
-    "languages\n"
+    "/write [--tone formal|friendly|concise] [--to en,es] [--review] <brief>: draft content in "
+    "several languages (--review: agents approve it before it is posted)\n"
     "/settings: group settings, for group admins:\n"
     "  /settings mode answer|review|translate|off\n"
     "  /settings languages de,fr (auto-translate the group into them; 'none' to stop)\n"

@@ -258,7 +258,7 @@ class ParleyHandlers:
             self._typing(message, context)
 
     async def write(self, update: Update, context: Context) -> None:
-        """/write [--tone T] [--to en,es] <brief>: content in several languages."""
+        """/write [--tone T] [--to en,es] [--review] <brief>: content in several languages."""
         message = update.message
         if message is None:
             return

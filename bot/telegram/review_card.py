@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.telegram.render import MAX_MESSAGE_UTF16, escape, utf16_len
-from workers.review.card import triage_line
+from workers.review.card import subject_label, triage_line
 
 ELLIPSIS = "…"
 STATUS_LABELS = {
@@ -101,7 +101,9 @@ def _header(review: Mapping[str, Any]) -> list[str]:
     ]
     facts = []
     confidence = review.get("confidence")
-    if isinstance(confidence, int | float) and not isinstance(confidence, bool):
+    if review.get("kind") == "content":
+        facts.append("Content draft")
+    elif isinstance(confidence, int | float) and not isinstance(confidence, bool):
         facts.append(f"Confidence: <b>{confidence:.2f}</b>")
     if _str(review, "reason"):
         facts.append(f"Why: {escape(_str(review, 'reason'))}")
@@ -116,9 +118,10 @@ def _header(review: Mapping[str, Any]) -> list[str]:
 
 def _texts(review: Mapping[str, Any], limit: int | None) -> list[str]:
     customer_lang = _str(review, "customer_language") or "?"
+    lang = "" if review.get("kind") == "content" else f" ({escape(customer_lang)})"
     agent_lang = _str(review, "agent_language") or "?"
     lines = [
-        f"<b>Customer</b> ({escape(customer_lang)}):",
+        f"<b>{subject_label(dict(review))}</b>{lang}:",
         _quote(_str(review, "customer_text"), limit),
     ]
     if _str(review, "customer_text_translated"):
@@ -126,7 +129,7 @@ def _texts(review: Mapping[str, Any], limit: int | None) -> list[str]:
             f"<i>Translation ({escape(agent_lang)}):</i>",
             _quote(_str(review, "customer_text_translated"), limit),
         ]
-    lines += [f"<b>Draft</b> ({escape(customer_lang)}):", _quote(_str(review, "draft_text"), limit)]
+    lines += [f"<b>Draft</b>{lang}:", _quote(_str(review, "draft_text"), limit)]
     if _str(review, "draft_translated"):
         lines += [
             f"<i>Draft in {escape(agent_lang)}:</i>",

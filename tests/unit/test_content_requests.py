@@ -23,6 +23,9 @@ def test_parse_write() -> None:
     assert parse_write("--to ES,de --tone formal new plans") == WriteRequest(
         "new plans", "formal", ("es", "de")
     )
+    assert parse_write("--review --to en note") == WriteRequest("note", "friendly", ("en",), True)
+    assert parse_write("--to en --review note").review
+    assert not parse_write("note --review").review  # options come before the brief
     with pytest.raises(InvalidInputError, match="Usage"):
         parse_write("--lang es hi")
     with pytest.raises(InvalidInputError, match="Cannot write in xx"):

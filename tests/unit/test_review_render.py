@@ -109,3 +109,14 @@ def test_review_notes_and_agents_setting(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("PARLEY_REVIEW_AGENTS", "U1")
     with pytest.raises(ConfigurationError, match="PARLEY_REVIEW_AGENTS"):
         load_settings(_env_file=None)
+
+
+def test_content_card_shows_the_brief_without_confidence() -> None:
+    blocks = review_blocks(
+        card(kind="content", customer_text="announce SSO", customer_text_translated="",
+             customer_language="", confidence=1.0, passages=[]),
+        "Waiting for an agent.",
+    )  # fmt: skip
+    text = json.dumps(blocks, ensure_ascii=False)
+    assert "content draft" in text and "confidence" not in text
+    assert "*Brief*" in text and "announce SSO" in text

@@ -147,3 +147,15 @@ def test_keyboards() -> None:
     force = reply_markup(prompt)
     assert isinstance(force, ForceReply) and force.input_field_placeholder == "x" * 64
     assert inline_keyboard((Button("Too long", "review:approve", "x" * 60),)) is None
+
+
+def test_content_card_shows_the_brief_without_confidence() -> None:
+    review = card(
+        kind="content", customer_text="announce SSO", customer_language="",
+        customer_text_translated="", draft_text="[en]\nSSO is here", draft_translated="",
+        passages=[], confidence=1.0, reason="content draft: posted in the channel once approved",
+    )  # fmt: skip
+    html = render_card("", {"review": review})
+    assert "Content draft" in html and "Confidence" not in html
+    assert "<b>Brief</b>:\n<blockquote>announce SSO</blockquote>" in html
+    assert "<b>Draft</b>:\n<blockquote>[en]\nSSO is here</blockquote>" in html

@@ -72,7 +72,13 @@ def card_metadata(review: Review) -> dict[str, Any]:
         "send_error": state.get("send_error", ""),
         "triage": dict(data.get("triage") or {}),
         "suggestions": list(data.get("suggestions") or ()),
+        "kind": data.get("kind") or "answer",
     }
+
+
+def subject_label(card: dict[str, Any]) -> str:
+    """What the card's first text is: the customer's message, or a content request's brief."""
+    return "Brief" if card.get("kind") == "content" else "Customer"
 
 
 def triage_line(card: dict[str, Any]) -> str:
@@ -108,11 +114,15 @@ def card_text(card: dict[str, Any]) -> str:
     customer = card["customer"]
     who = customer.get("user_name") or customer.get("user", "")
     agent_language = str(card.get("agent_language") or "en")
+    facts = (
+        "content draft"
+        if card.get("kind") == "content"
+        else f"({card.get('customer_language') or '?'}), confidence {card['confidence']:.2f}"
+    )
     lines = [
-        f"Review {card['review_id']}: {who} on {customer.get('where', '')} "
-        f"({card.get('customer_language') or '?'}), confidence {card['confidence']:.2f}",
+        f"Review {card['review_id']}: {who} on {customer.get('where', '')} {facts}",
         "",
-        "Customer:",
+        f"{subject_label(card)}:",
         *_language_pair(card["customer_text"], card["customer_text_translated"], agent_language),
         "",
         "Draft:",

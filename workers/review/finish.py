@@ -30,6 +30,10 @@ EXPIRED_NOTICE = (
     "Review {rid} for {who} on {where} expired after {minutes} min without a decision. "
     "The customer was told a person would reply: please answer them directly."
 )
+CONTENT_EXPIRED_NOTICE = (
+    "Content review {rid} requested by {who} on {where} expired after {minutes} min without a "
+    "decision: nothing was posted."
+)
 
 
 def deliver(runtime: Runtime, outgoing: OutgoingMessage, what: str) -> str:
@@ -116,7 +120,7 @@ def remember(runtime: Runtime, review: Review, text: str) -> None:
     """Append the answer the customer got to their conversation memory, once (so follow-up
     questions and `history` see it)."""
     settings = runtime.settings
-    if settings.history_turns == 0:
+    if settings.history_turns == 0 or review.data.get("kind") == "content":
         return
     customer = review.data["customer"]
     thread = ThreadRef(customer["platform"], customer["channel"], review.data.get("thread", ""))
@@ -183,10 +187,11 @@ def expire(runtime: Runtime, store: ReviewStore, review_id: str) -> bool:
     platform, channel = parse_destination(target) or ("local", "-")
     customer = review.data["customer"]
     minutes = round((review.expires_at - float(review.data["created_at"])) / 60)
+    template = CONTENT_EXPIRED_NOTICE if review.data.get("kind") == "content" else EXPIRED_NOTICE
     notice = OutgoingMessage(
         platform=platform,  # type: ignore[arg-type]
         channel=channel,
-        text=EXPIRED_NOTICE.format(
+        text=template.format(
             rid=review_id,
             who=customer.get("user_name") or customer["user"],
             where=customer["where"],

@@ -13,9 +13,17 @@ from bot.errors import InvalidInputError, ParleyError, TransientError
 from bot.types import IncomingMessage
 from nlp.content import ChatModel
 from workers.app import DELIVER_REPLY, SUMMARIZE_THREAD, WRITE_CONTENT, send
-from workers.content import asker_language, summarize_for, write_for
+from workers.content import asker_language, parse_write, summarize_for, write_for
 from workers.pipeline import FAILED_REPLY, make_reply
+from workers.preferences import ChannelSettings
 from workers.retry import TRANSIENT_ERRORS, retry_transient
+from workers.review.content import (
+    NO_DESTINATION,
+    SENT_FOR_REVIEW,
+    open_content_review,
+    review_destination,
+    wants_review,
+)
 from workers.runtime import Runtime, _import_factory, current
 from workers.thread_log import ThreadLog
 
@@ -32,6 +40,20 @@ def chat_model(runtime: Runtime) -> ChatModel:
             factory = _import_factory("PARLEY_CHAT_MODEL_FACTORY", settings.chat_model_factory)
             _models[id(runtime)] = cast(ChatModel, factory(settings))
         return _models[id(runtime)]
+
+
+def _maybe_review(
+    runtime: Runtime, incoming: IncomingMessage, channel: ChannelSettings, text: str
+) -> str:
+    """Send the drafts to the agents' review when asked (`--review` or a channel in review
+    mode); returns what the requester is told (the drafts, with where they went)."""
+    if not wants_review(parse_write(incoming.text).review, channel):
+        return text
+    destination = review_destination(runtime, channel)
+    if not destination:
+        return f"{NO_DESTINATION}\n\n{text}"
+    review_id = open_content_review(runtime, incoming, text, destination)
+    return f"{SENT_FOR_REVIEW.format(review_id=review_id, destination=destination)}\n\n{text}"
 
 
 def _run(task: Task, message: dict[str, Any], job: str) -> None:
@@ -58,6 +80,7 @@ def _run(task: Task, message: dict[str, Any], job: str) -> None:
                     incoming, model=chat_model(runtime), translator=translator, channel=channel,
                     language=language, settings=runtime.settings,
                 )  # fmt: skip
+                text = _maybe_review(runtime, incoming, channel, text)
             reply = make_reply(incoming, text)
         except TransientError:
             raise
