@@ -110,6 +110,27 @@ class Settings(BaseSettings):
     inference_batch_wait_ms: float = Field(
         30.0, ge=0.0, le=1000.0, description="How long a request waits for others to batch with"
     )
+    # Streaming replies (docs/runtime.md "Streaming")
+    streaming: bool = Field(
+        True,
+        description="Show answers while they are generated: a typing indicator, then the "
+        "message edited as the text grows (Slack, Telegram, local chat)",
+    )
+    streaming_slack_interval: float = Field(
+        1.2, ge=0.5, le=60.0, description="Seconds between two edits of a streamed Slack reply"
+    )
+    streaming_telegram_interval: float = Field(
+        1.5, ge=1.0, le=60.0, description="Seconds between two edits in a Telegram private chat"
+    )
+    streaming_telegram_group_interval: float = Field(
+        3.0, ge=3.0, le=60.0, description="Seconds between two edits in a Telegram group"
+    )
+    streaming_typing_interval: float = Field(
+        4.0, ge=1.0, le=5.0, description="Seconds between Telegram 'typing' actions (they last 5)"
+    )
+    streaming_local_interval: float = Field(
+        0.1, ge=0.01, le=5.0, description="Seconds between partial answers in `parley chat`"
+    )
 
     # Translation (docs/translation.md)
     translation_models: dict[str, str] = Field(
@@ -118,6 +139,15 @@ class Settings(BaseSettings):
         "folder or builtin:<name> (JSON in the environment)",
     )
     translation_batch_size: int = Field(8, ge=1, le=256, description="Segments per generate()")
+    translation_compute_type: Literal[
+        "auto", "same", "float32", "float16", "bfloat16", "int8", "int8_float32", "int8_float16",
+        "int8_bfloat16",
+    ] = Field(
+        "auto",
+        description="Compute type of the instruct translator on CTranslate2 (auto: int8 on CPU "
+        "when the inference settings are auto, as measured by bench/bench_translation_compute.py; "
+        "same: PARLEY_INFERENCE_COMPUTE_TYPE)",
+    )  # fmt: skip
     translation_max_new_tokens: int = Field(256, ge=8, le=4096)
     translation_segment_chars: int = Field(
         400, ge=50, le=5000, description="Longer lines are split on sentences before translating"

@@ -10,10 +10,11 @@ escalation's text is a handoff note in the customer's language; the model's draf
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeGuard
 
 from bot.errors import InvalidInputError
 from bot.types import Turn
@@ -22,6 +23,7 @@ from nlp.confidence import draft_confidence
 from nlp.drafting import Drafter
 from nlp.handoff import handoff_note
 from nlp.history import bound_history, search_query
+from nlp.inference.types import PartialText
 from nlp.langid import LanguageDetector
 from nlp.prompts import strip_invisible
 from nlp.types import Action, Answerer, Citation, Draft
@@ -37,6 +39,9 @@ logger = logging.getLogger(__name__)
 # translated only when the detector is at least this sure of the answer's language (lingua's
 # confidence for a clear one-sentence answer is about 0.6-0.9 among Parley's 19 languages).
 ANSWER_LANGUAGE_MIN_CONFIDENCE = 0.5
+# A streamed answer is shown once this much of it is seen to be in the asker's language: one that
+# will be translated is not shown half-written in the wrong one.
+STREAM_LANGUAGE_CHARS = 60
 
 
 def clean_input(text: str, max_chars: int) -> str:
@@ -61,6 +66,27 @@ def citations_for(hits: Sequence[Hit], cited: Sequence[int]) -> tuple[Citation, 
         hit = hits[number - 1]
         seen.setdefault(hit.doc_id, Citation(hit.doc_id, hit.source, hit.title, hit.url))
     return tuple(seen.values())
+
+
+class StreamingAnswerer(Protocol):
+    """An `Answerer` that can report the answer so far while drafting it."""
+
+    def answer(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        language: str | None = None,
+        on_text: PartialText | None = None,
+    ) -> Draft: ...
+
+
+def streams(model: Answerer) -> TypeGuard[StreamingAnswerer]:
+    """Whether `model.answer` takes an `on_text` callback."""
+    try:
+        return "on_text" in inspect.signature(model.answer).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 class RetrievalAnswerer:
@@ -127,6 +153,24 @@ class RetrievalAnswerer:
         logger.info("Answer translated from %s to %s", source, language)
         return translated
 
+    def in_language_only(self, on_text: PartialText, language: str) -> PartialText:
+        """`on_text` for a streamed answer, silenced when the answer will be translated (see
+        `in_language`); the first STREAM_LANGUAGE_CHARS characters decide."""
+        if not self.settings.answer_translation or self._translator_factory is None:
+            return on_text
+        verdict: list[bool] = []
+
+        def forward(text: str) -> None:
+            if text and not verdict:
+                if len(text) < STREAM_LANGUAGE_CHARS:
+                    return
+                source = self.answer_language(text)
+                verdict.append(source is None or source == language)
+            if not verdict or verdict[0]:
+                on_text(text)
+
+        return forward
+
     def reply_language(self, question: str, history: Sequence[Turn], given: str | None) -> str:
         """The given language, else the question's, else the last customer turn's, else default."""
         if given:
@@ -138,9 +182,20 @@ class RetrievalAnswerer:
         return self.settings.default_language
 
     def answer(
-        self, question: str, *, history: Sequence[Turn] = (), language: str | None = None
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        language: str | None = None,
+        on_text: PartialText | None = None,
     ) -> Draft:
-        """Answer `question` given the conversation so far; see the module docstring."""
+        """Answer `question` given the conversation so far; see the module docstring.
+
+        `on_text` streams the draft: called with "" once drafting starts (retrieval found a
+        relevant passage), then with the visible answer so far, unless it is in another language
+        than the asker's (`in_language_only`). The final `Draft` may still differ: escalated
+        below the confidence threshold.
+        """
         s = self.settings
         text = clean_input(question, s.max_input_chars)
         turns = bound_history(
@@ -169,7 +224,11 @@ class RetrievalAnswerer:
         # A 0.5B model answers best from a few passages: more of them dilute the right one and
         # cost seconds of prompt processing on CPU (bench/bench_answers.py).
         shown = hits[: s.draft_passages]
-        result = self.drafter.draft(text, shown, history=turns, language=lang)
+        if on_text is None:
+            result = self.drafter.draft(text, shown, history=turns, language=lang)
+        else:
+            stream = self.in_language_only(on_text, lang)
+            result = self.drafter.draft(text, shown, history=turns, language=lang, on_text=stream)
         confidence, reason = draft_confidence(result, [hit.text for hit in shown])
         action: Action = "answer" if confidence >= s.confidence_threshold else "escalate"
         if action == "escalate" and not reason:

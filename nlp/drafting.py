@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,9 +18,12 @@ from bot.errors import InvalidInputError
 from bot.types import Turn
 from nlp.inference import GenerationBackend, GenerationRequest, backend_for
 from nlp.inference.hf import stop_token_ids as stop_token_ids  # re-exported
+from nlp.inference.streaming import notify
+from nlp.inference.types import PartialText
 from nlp.loading import LoadedModel
 from nlp.prompts import (
     MIN_PASSAGE_CHARS,
+    NO_ANSWER,
     attribute_citations,
     build_messages,
     clean_answer,
@@ -33,6 +36,7 @@ from retrieval.types import Hit
 logger = logging.getLogger(__name__)
 
 _CITATION_MARK = re.compile(r"\s*\[\d{1,2}(?:\s*,\s*\d{1,2})*\]")
+_OPEN_MARK = re.compile(r"\s*\[[\d,\s]*$")  # a citation marker still being written
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +63,11 @@ class DraftResult:
 
 
 class Drafter(Protocol):
-    """Drafts an answer from passages; counts tokens the way its model does."""
+    """Drafts an answer from passages; counts tokens the way its model does.
+
+    `on_text`, when given, is called with "" when generation starts and then with the
+    customer-visible answer so far (`visible_partial`) as it grows.
+    """
 
     def draft(
         self,
@@ -68,9 +76,34 @@ class Drafter(Protocol):
         *,
         history: Sequence[Turn] = (),
         language: str | None = None,
+        on_text: PartialText | None = None,
     ) -> DraftResult: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+
+def visible_partial(raw: str, titles: Sequence[str] = ()) -> str:
+    """What a customer may see of a draft still being generated: cleaned like the final answer,
+    without citation markers (the final answer re-attributes them), nothing while it is or may
+    become a refusal ("NO_ANSWER")."""
+    text = clean_answer(raw, titles)
+    if is_refusal(text) or NO_ANSWER.startswith(text.upper()[: len(NO_ANSWER)]):
+        return ""
+    text = _OPEN_MARK.sub("", _CITATION_MARK.sub("", text))
+    return text.rstrip()
+
+
+def partial_answers(on_text: PartialText, titles: Sequence[str]) -> Callable[[str], None]:
+    """A generation callback forwarding `visible_partial` of the raw text, once per change."""
+    shown = [""]
+
+    def forward(raw: str) -> None:
+        text = visible_partial(raw, titles)
+        if text and text != shown[0]:
+            shown[0] = text
+            on_text(text)
+
+    return forward
 
 
 def mean_token_probability(logprobs: Sequence[float]) -> float:
@@ -123,15 +156,18 @@ class LLMDrafter:
         ids = encode_chat(self.tokenizer, messages)
         return self.generate_ids(ids, max_new_tokens=max_new_tokens)
 
-    def generate_ids(self, ids: tuple[int, ...], *, max_new_tokens: int) -> Generation:
-        """Greedy generation from prompt token ids (batched with concurrent requests)."""
+    def generate_ids(
+        self, ids: tuple[int, ...], *, max_new_tokens: int, on_text: PartialText | None = None
+    ) -> Generation:
+        """Greedy generation from prompt token ids (batched with concurrent requests);
+        `on_text` receives the raw text so far as it is generated."""
         budget = min(max_new_tokens, self.backend.max_context - len(ids))
         if budget < 1:
             raise InvalidInputError(
                 f"The prompt takes {len(ids)} tokens; the model reads at most "
                 f"{self.backend.max_context}"
             )
-        request = GenerationRequest(ids, budget, min(self.min_new_tokens, budget))
+        request = GenerationRequest(ids, budget, min(self.min_new_tokens, budget), on_text)
         out = self.backend.generate([request])[0]
         probability = mean_token_probability(out.logprobs)
         return Generation(out.text, probability, out.new_tokens, out.prompt_tokens, out.seconds)
@@ -160,10 +196,16 @@ class LLMDrafter:
         *,
         history: Sequence[Turn] = (),
         language: str | None = None,
+        on_text: PartialText | None = None,
     ) -> DraftResult:
-        """Draft an answer to `question` from the numbered `hits`, in `language`."""
+        """Draft an answer to `question` from the numbered `hits`, in `language`; `on_text`
+        gets "" at the start, then the visible answer so far (see `Drafter`)."""
         ids = self.prompt_ids(question, hits, history, language)
-        gen = self.generate_ids(ids, max_new_tokens=self.max_new_tokens)
+        partial = None
+        if on_text is not None:
+            notify(on_text, "")
+            partial = partial_answers(on_text, [hit.title for hit in hits])
+        gen = self.generate_ids(ids, max_new_tokens=self.max_new_tokens, on_text=partial)
         logger.info(
             "Drafted %d tokens in %.1f s (%d prompt tokens, p=%.2f, %s)",
             gen.new_tokens,

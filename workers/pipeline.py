@@ -13,6 +13,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from bot.errors import ParleyError, TransientError
 from bot.settings import Settings
 from bot.types import IncomingMessage, OutgoingMessage, Turn
+from nlp.answering import streams
 from nlp.content.suggest import suggest_articles
 from nlp.handoff import handoff_note
 from nlp.types import Answerer, Draft
@@ -101,11 +102,13 @@ def draft_reply(
     store: ConversationStore,
     answerer: Callable[[], Answerer],
     channel: ChannelSettings,
+    on_text: Callable[[str], None] | None = None,
 ) -> OutgoingMessage | None:
     """Answer one incoming message and remember the exchange; idempotent per event.
 
     Transient errors (Redis away, TransientError) propagate so the task retries; other Parley
     errors and bugs become a user-facing error reply. Returns None when the channel is off.
+    `on_text` streams the answer as it is drafted, when the answerer takes it (`streams`).
     """
     ids = (message.platform, message.channel, message.event_id)
     key = event_key(message.platform, message.event_id)
@@ -126,7 +129,10 @@ def draft_reply(
     try:
         model = answerer()
         history = store.load_history(message.thread_ref, exclude_event=key)
-        draft = model.answer(text, history=history, language=message.language)
+        if on_text is not None and streams(model):
+            draft = model.answer(text, history=history, language=message.language, on_text=on_text)
+        else:
+            draft = model.answer(text, history=history, language=message.language)
     except TransientError:
         raise
     except ParleyError as exc:

@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.live import Live
+from rich.status import Status
+from rich.text import Text
 
 from bot.cli.common import get_settings, handle_errors
 from bot.errors import ParleyError
@@ -19,8 +22,41 @@ err_console = Console(stderr=True)
 QUIT = {"/quit", "/exit", "/q"}
 
 
-def _render(reply: Reply) -> None:
-    console.print(f"[bold green]parley>[/bold green] {reply.text}")
+def _answer_line(text: str) -> Text:
+    return Text.assemble(("parley> ", "bold green"), text)
+
+
+class _Streamed:
+    """The answer redrawn in place while it is drafted; the final text replaces it, so the
+    screen (or a pipe, which sees only the final draw) shows the answer once."""
+
+    def __init__(self, status: Status) -> None:
+        self._status = status
+        self._live: Live | None = None
+
+    def partial(self, text: str) -> None:
+        if self._live is None:
+            self._status.stop()
+            self._live = Live(_answer_line(text), console=console, auto_refresh=False)
+            self._live.start()
+        self._live.update(_answer_line(text), refresh=True)
+
+    def finish(self, reply: Reply | None) -> bool:
+        """Draw the final answer (None: keep the last draw); False when nothing was streamed."""
+        if self._live is None:
+            return False
+        if reply is not None:
+            self._live.update(_answer_line(reply.text), refresh=True)
+        self._live.stop()
+        self._live = None
+        if not console.is_terminal:
+            console.line()  # Live ends its line only on a terminal
+        return True
+
+
+def _render(reply: Reply, *, streamed: bool = False) -> None:
+    if not streamed:
+        console.print(_answer_line(reply.text))
     draft = reply.draft
     if draft is None:
         return
@@ -88,13 +124,16 @@ def _chat() -> None:
                 continue
             if not command:
                 continue
-            try:
-                with err_console.status("Thinking"):
-                    reply = channel.ask(text)
-            except ParleyError as exc:
-                err_console.print(f"[red]Error:[/red] {exc}")
-                continue
-            _render(reply)
+            with err_console.status("Thinking") as status:
+                stream = _Streamed(status)
+                try:
+                    reply = channel.ask(text, on_partial=stream.partial)
+                except ParleyError as exc:
+                    stream.finish(None)
+                    err_console.print(f"[red]Error:[/red] {exc}")
+                    continue
+                streamed = stream.finish(reply)
+            _render(reply, streamed=streamed)
     finally:
         stack.__exit__(None, None, None)
 

@@ -1,7 +1,8 @@
 """Local adapter: terminal text in, a reply delivered through the full queue pipeline out.
 
 Like Rasa's collecting output channel, it waits for the reply the `local` deliverer pushes to a
-Redis list (one per event), so the terminal sees exactly what a chat platform would receive.
+Redis list (one per event), so the terminal sees exactly what a chat platform would receive. The
+local streamer pushes the answer so far to the same list (`{"partial": text}`) before it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -84,22 +86,38 @@ class LocalChannel:
         """Deduplicate and enqueue; False when this event id was already accepted."""
         return accept_message(message, self._runtime)
 
-    def wait(self, message: IncomingMessage, *, timeout: float | None = None) -> Reply:
-        """Block until the reply to `message` is delivered; ParleyError on timeout."""
+    def wait(
+        self,
+        message: IncomingMessage,
+        *,
+        timeout: float | None = None,
+        on_partial: Callable[[str], None] | None = None,
+    ) -> Reply:
+        """Block until the reply to `message` is delivered; ParleyError on timeout.
+
+        The answer so far, streamed while it is drafted (`workers/streaming.py`), goes to
+        `on_partial` (or is skipped); the final reply is returned once.
+        """
         limit = self._runtime.settings.reply_timeout if timeout is None else timeout
         key = self._runtime.keys.local_reply(message.event_id)
         started = time.monotonic()
-        popped = None
+        data: dict[str, Any] | None = None
         # Short BLPOPs: each stays under the client's socket timeout and rides out a restart.
-        while popped is None and time.monotonic() - started < limit:
+        while data is None and time.monotonic() - started < limit:
             popped = self._runtime.redis.blpop([key], timeout=1)
-        if popped is None:
+            if popped is None:
+                continue
+            data = json.loads(cast(tuple[str, str], popped)[1])
+            if data is not None and "partial" in data:
+                if on_partial is not None:
+                    on_partial(str(data["partial"]))
+                data = None
+        if data is None:
             raise ParleyError(
                 f"No reply within {limit:.0f} s: is a worker running (`parley worker`, "
                 "`parley status`)? Raise PARLEY_REPLY_TIMEOUT if models are still loading."
             )
-        _, raw = cast(tuple[str, str], popped)
-        outgoing = OutgoingMessage.from_dict(json.loads(raw))
+        outgoing = OutgoingMessage.from_dict(data)
         draft_data = outgoing.metadata.get("draft")
         draft = Draft.from_dict(draft_data) if draft_data else None
         return Reply(
@@ -110,13 +128,20 @@ class LocalChannel:
             outgoing=outgoing,
         )
 
-    def ask(self, text: str, *, timeout: float | None = None) -> Reply:
-        """Send one question through the pipeline and return its reply."""
+    def ask(
+        self,
+        text: str,
+        *,
+        timeout: float | None = None,
+        on_partial: Callable[[str], None] | None = None,
+    ) -> Reply:
+        """Send one question through the pipeline and return its reply (partial answers, when
+        streamed, go to `on_partial`)."""
         if not clean_text(text):
             raise InvalidInputError("The question is empty: type something to ask")
         message = self.normalise(text)
         self.submit(message)
-        return self.wait(message, timeout=timeout)
+        return self.wait(message, timeout=timeout, on_partial=on_partial)
 
     def reset(self) -> None:
         """Forget this conversation and start a new thread."""

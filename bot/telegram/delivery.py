@@ -122,9 +122,13 @@ class TelegramDeliverer:
         """Reserve `key`; False when already posted (a stale claim expires by itself)."""
         return self._posted.claim(key)
 
-    async def _call(self, chat_id: str, send: Coroutine[Any, Any, T]) -> T:
-        """Await one API call after its rate-limit slot; map Telegram errors to Parley's."""
-        wait = self._limiter.reserve(chat_id, max_wait=self._settings.telegram_max_wait)
+    async def _call(
+        self, chat_id: str, send: Coroutine[Any, Any, T], *, max_wait: float | None = None
+    ) -> T:
+        """Await one API call after its rate-limit slot, waiting at most `max_wait` (default
+        `telegram_max_wait`); map Telegram errors to Parley's."""
+        limit = self._settings.telegram_max_wait if max_wait is None else max_wait
+        wait = self._limiter.reserve(chat_id, max_wait=limit)
         if wait < 0:
             send.close()
             raise TransientError(f"rate limit for chat {chat_id}", retry_after=-wait)
@@ -206,7 +210,8 @@ class TelegramDeliverer:
         bot = await self._get_bot()
         if not self._claim(outgoing.idempotency_key):
             return False
-        text = render(outgoing)[0]
+        chunks = render(outgoing)
+        text = chunks[0]
         try:
             await self._call(
                 chat,
@@ -228,6 +233,8 @@ class TelegramDeliverer:
             raise
         self._posted.record(outgoing.idempotency_key, target)
         log.info("telegram message edited %s message=%s", ids, target)
+        if len(chunks) > 1 and outgoing.kind != "review":
+            await self._post(outgoing, chat, ids)  # the rest (its first part is claimed)
         return True
 
     async def _delete(self, outgoing: OutgoingMessage, chat: str, ids: str) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 
 from nlp.builtin_models import _file_lock
 from nlp.inference.hf import model_context, stop_token_ids
+from nlp.inference.streaming import text_streams
 from nlp.inference.types import (
     BackendUnavailableError,
     GenerationOutput,
@@ -198,9 +199,13 @@ class CTranslate2Backend:
             return []
         tokens = [self.tokenizer.convert_ids_to_tokens(list(r.prompt_ids)) for r in requests]
         logprobs: list[list[float]] = [[] for _ in requests]
+        streams = text_streams(requests, self.tokenizer, self._stop_ids)
 
         def record(step: Any) -> bool:
             logprobs[step.batch_id].append(float(step.log_prob))
+            stream = streams[step.batch_id]
+            if stream is not None:
+                stream.add(int(step.token_id))
             return False
 
         started = time.monotonic()

@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from nlp.inference.streaming import TextStream, text_streams
 from nlp.inference.types import (
     BackendUnavailableError,
     GenerationOutput,
@@ -57,6 +58,29 @@ class ChosenTokenLogProbs:
         return scores
 
 
+class RowStreamer:
+    """A transformers streamer for a whole batch: each row's new token to that row's stream.
+
+    `generate` first puts the prompt ids (2-D), then the batch's chosen tokens (1-D) per step.
+    """
+
+    def __init__(self, streams: list[TextStream | None]) -> None:
+        self.streams = streams
+        self._prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self._prompt_seen:
+            self._prompt_seen = True
+            return
+        for row, token in enumerate(value.reshape(-1).tolist()):
+            stream = self.streams[row] if row < len(self.streams) else None
+            if stream is not None:
+                stream.add(int(token))
+
+    def end(self) -> None:
+        pass
+
+
 class TransformersBackend:
     """Greedy batched `generate` on a transformers causal LM (left padding)."""
 
@@ -82,6 +106,8 @@ class TransformersBackend:
         mask = [[0] * (width - len(r.prompt_ids)) + [1] * len(r.prompt_ids) for r in requests]
         budget = max(r.max_new_tokens for r in requests)
         recorder = ChosenTokenLogProbs()
+        streams = text_streams(requests, self.tokenizer, self._stop_ids)
+        streamer = RowStreamer(streams) if any(streams) else None
         started = time.monotonic()
         with torch.inference_mode():
             out = self.model.generate(
@@ -96,6 +122,7 @@ class TransformersBackend:
                 eos_token_id=self._stop_ids,
                 pad_token_id=pad,
                 logits_processor=LogitsProcessorList([recorder]),
+                streamer=streamer,
             )
         seconds = time.monotonic() - started
         results = []

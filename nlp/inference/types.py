@@ -8,11 +8,14 @@ confidence needs it). Backends are not thread-safe: one `MicroBatcher` thread dr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bot.errors import ModelUnavailableError
+
+# Called with the decoded text generated so far (from the batcher's thread; keep it quick).
+PartialText = Callable[[str], None]
 
 BackendName = Literal["auto", "transformers", "int8", "ctranslate2"]
 COMPUTE_TYPES = (
@@ -33,11 +36,16 @@ class BackendUnavailableError(ModelUnavailableError):
 
 @dataclass(frozen=True, slots=True)
 class GenerationRequest:
-    """One prompt (token ids, chat template applied) and how many tokens it may add."""
+    """One prompt (token ids, chat template applied) and how many tokens it may add.
+
+    `on_text`, when set, receives the decoded text so far as tokens are generated (streaming);
+    a failing callback is logged and dropped, never failing the generation.
+    """
 
     prompt_ids: tuple[int, ...]
     max_new_tokens: int
     min_new_tokens: int = 0
+    on_text: PartialText | None = field(default=None, compare=False, repr=False)
 
     @property
     def group(self) -> int:

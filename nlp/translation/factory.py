@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -63,6 +64,29 @@ class RoutedTranslator:
         return self.model(source, target).translate(texts, target=target, source=source)
 
 
+def translation_options(settings: Settings) -> InferenceOptions:
+    """The inference options of the instruct translator: the general ones, except the compute
+    type. `auto` on CPU with auto inference settings is CTranslate2 int8: for translation it kept
+    chrF against the references (docs/translation.md "Speed") while drafting keeps float32, where
+    int8 changed answers."""
+    options = InferenceOptions.from_settings(settings)
+    compute = settings.translation_compute_type
+    if compute == "same":
+        return options
+    if compute == "auto":
+        cpu = settings.device == "cpu" or (settings.device == "auto" and not _cuda())
+        if options.backend != "auto" or options.compute_type != "auto" or not cpu:
+            return options
+        compute = "int8"
+    return dataclasses.replace(options, backend="ctranslate2", compute_type=compute)
+
+
+def _cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 def load_translator(model_ref: str, settings: Settings) -> Translator:
     """A seq2seq or instruct translator for one model reference."""
     if is_seq2seq(model_ref):
@@ -77,9 +101,7 @@ def load_translator(model_ref: str, settings: Settings) -> Translator:
         cache_dir=settings.cache_dir,
         device=settings.device,
     )
-    backend = backend_for(
-        causal, InferenceOptions.from_settings(settings), cache_dir=settings.cache_dir
-    )
+    backend = backend_for(causal, translation_options(settings), cache_dir=settings.cache_dir)
     return InstructTranslator(
         backend,
         batch_size=settings.translation_batch_size,

@@ -1,4 +1,5 @@
-"""Task `parley.answer_message` (queue `models`): draft a reply, then hand it to delivery."""
+"""Task `parley.answer_message` (queue `models`): draft a reply (streamed to the customer while
+it is drafted, `workers/streaming.py`), then hand it to delivery."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from workers.pipeline import FAILED_REPLY, draft_reply, make_reply
 from workers.retry import TRANSIENT_ERRORS, retry_transient
 from workers.review.opening import open_review
 from workers.runtime import current
+from workers.streaming import ReplyStream, open_stream
 from workers.triage import triage_reply
 
 log = logging.getLogger(__name__)
@@ -25,18 +27,22 @@ def answer_message(self: Task, *, message: dict[str, Any]) -> None:
     incoming = IncomingMessage.from_dict(message)
     ids = f"platform={incoming.platform} channel={incoming.channel} event={incoming.event_id}"
     log.info("answer_message start %s try=%d", ids, self.request.retries)
+    stream = ReplyStream()
     try:
         channel = runtime.preferences.channel(incoming.platform, incoming.channel)
-        outgoing = draft_reply(
-            incoming,
-            settings=runtime.settings,
-            store=runtime.conversations,
-            answerer=runtime.answerer,
-            channel=channel,
-        )
+        stream = open_stream(runtime.settings, runtime.redis, incoming, channel)
+        with stream:  # shows the answer while it is drafted; joined before the final send
+            outgoing = draft_reply(
+                incoming,
+                settings=runtime.settings,
+                store=runtime.conversations,
+                answerer=runtime.answerer,
+                channel=channel,
+                on_text=stream.on_text,
+            )
         if outgoing is not None:
             notices = triage_reply(runtime.settings, runtime.redis, incoming, outgoing)
-            outgoing = open_review(runtime, incoming, outgoing, channel)
+            outgoing = stream.final(open_review(runtime, incoming, outgoing, channel))
             send(runtime.app, DELIVER_REPLY, {"outgoing": outgoing.to_dict()}, runtime.settings)
             for notice in notices:
                 send(runtime.app, DELIVER_REPLY, {"outgoing": notice.to_dict()}, runtime.settings)
@@ -46,7 +52,9 @@ def answer_message(self: Task, *, message: dict[str, Any]) -> None:
         # A bug, not a passing fault: retrying would fail again. Tell the user, keep the trace.
         log.exception("answer_message failed %s", ids)
         reason = "an internal error occurred. The operators can find it in the worker log."
-        reply = make_reply(incoming, FAILED_REPLY.format(reason=reason), error="internal")
+        reply = stream.final(
+            make_reply(incoming, FAILED_REPLY.format(reason=reason), error="internal")
+        )
         send(runtime.app, DELIVER_REPLY, {"outgoing": reply.to_dict()}, runtime.settings)
     finally:
         runtime.tasks_done += 1
