@@ -205,20 +205,33 @@ class SlackDeliverer:
         return render_blocks(text, outgoing.buttons)
 
     def _update(self, outgoing: OutgoingMessage, ts: str) -> str:
-        text = render_reply(outgoing)
-        limit = self._settings.slack_max_chars
-        if outgoing.kind == "review":
-            text = self._fallback(outgoing)
-        elif len(text) > limit:
-            text = split_text(text, limit - 1)[0] + "…"
+        """Edit the message `ts`; a text over the limit edits it with the first part and posts
+        (or edits) the rest after it, each part once."""
+        review = outgoing.kind == "review"
+        parts = [self._fallback(outgoing)] if review else split_text(
+            render_reply(outgoing), self._settings.slack_max_chars
+        )  # fmt: skip
+        text = parts[0]
+        for index, part in enumerate(parts[1:], 1):
+            part_key = f"{outgoing.replaces}#{index}"
+            extra = self._posted.posted_id(f"{part_key}#part")
+            blocks = self._blocks(outgoing, part) if index == len(parts) - 1 else None
+            if extra and is_ts(extra):
+                channel = outgoing.channel
+                self._call("chat.update", self.web.chat_update, channel=channel, ts=extra,
+                           text=part, blocks=blocks or [])  # fmt: skip
+            elif extra is None:
+                done = self._post_part(outgoing, part, part_key, None, blocks)
+                self._posted.record(f"{part_key}#part", done)
         self._call(
             "chat.update",
             self.web.chat_update,
             channel=outgoing.channel,
             ts=ts,
             text=text,
-            # [] clears the buttons of a message that had them (e.g. a decided review)
-            blocks=self._blocks(outgoing, text) or [],
+            # [] clears the buttons of a message that had them (e.g. a decided review); the
+            # buttons of a reply in several parts go on its last part
+            blocks=(self._blocks(outgoing, text) if len(parts) == 1 else None) or [],
         )
         log.info("slack updated channel=%s ts=%s key=%s", outgoing.channel, ts, outgoing.replaces)
         return ts

@@ -174,3 +174,23 @@ def test_buttons_become_block_kit_and_an_update_can_clear_them(
     assert deliverer.deliver(_out("Approved", key="review:1:done", replaces="review:1"))
     update = fake.of("chat.update")[0].params
     assert update["text"] == "Approved" and update["blocks"] in ([], "[]")
+
+
+def test_an_edit_longer_than_the_limit_posts_the_rest_once(
+    make_settings: Callable[..., Settings], redis_client: redis.Redis, fake: FakeSlack
+) -> None:
+    settings = make_settings(
+        slack_api_url=fake.url, slack_bot_token=TOKEN, slack_channel_interval=0.0,
+        slack_max_chars=500,
+    )  # fmt: skip
+    deliverer = SlackDeliverer(settings, redis_client)
+    key = "reply:slack:C1:ev1#stream"
+    assert deliverer.deliver(_out("_Parley is typing…_", key=key))
+    text = " ".join(f"word{i}" for i in range(300))  # about 3 parts of 500
+    final = _out(text, key="reply:slack:C1:ev1", replaces=key)
+    assert deliverer.deliver(final)
+    assert not deliverer.deliver(final)  # a retried final changes nothing
+    update = fake.of("chat.update")[0].params
+    rest = [c.params["text"] for c in fake.of("chat.postMessage")][1:]
+    assert len(fake.of("chat.update")) == 1 and len(rest) >= 1
+    assert " ".join([update["text"], *rest]) == text  # nothing cut, nothing twice
