@@ -5,20 +5,20 @@ query (follow-ups carry the previous question) -> retrieve -> escalate if nothin
 draft from the best few passages -> score -> escalate below the confidence threshold ->
 translate an answer the model drafted in another language into the asker's. An
 escalation's text is a handoff note in the customer's language; the model's draft travels in
-`Draft.draft_text` for the reviewing agent.
+`Draft.draft_text` for the reviewing agent. Keeping the answer in the asker's language is
+`nlp.answer_language`.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeGuard
 
 from bot.errors import InvalidInputError
 from bot.types import Turn
-from nlp.chat_markup import PLACEHOLDER_RE, protect
+from nlp.answer_language import AnswerLanguage
 from nlp.confidence import draft_confidence
 from nlp.drafting import Drafter
 from nlp.handoff import handoff_note
@@ -34,14 +34,6 @@ if TYPE_CHECKING:
     from nlp.translation.base import Translator
 
 logger = logging.getLogger(__name__)
-
-# The small dialogue model often answers a German or Swedish question in English. Its answer is
-# translated only when the detector is at least this sure of the answer's language (lingua's
-# confidence for a clear one-sentence answer is about 0.6-0.9 among Parley's 19 languages).
-ANSWER_LANGUAGE_MIN_CONFIDENCE = 0.5
-# A streamed answer is shown once this much of it is seen to be in the asker's language: one that
-# will be translated is not shown half-written in the wrong one.
-STREAM_LANGUAGE_CHARS = 60
 
 
 def clean_input(text: str, max_chars: int) -> str:
@@ -107,69 +99,11 @@ class RetrievalAnswerer:
         self.retriever = retriever
         self.drafter = drafter
         self.detector = detector
-        self._translator_factory = translator_factory
-        self._translator: Translator | None = None
-        self._translator_lock = threading.Lock()
+        self.answer_language = AnswerLanguage(settings, detector, translator_factory)
 
     def translator(self) -> Translator | None:
         """The answer translator, built on first use (None when not configured)."""
-        if self._translator_factory is None:
-            return None
-        with self._translator_lock:
-            if self._translator is None:
-                self._translator = self._translator_factory()
-            return self._translator
-
-    def answer_language(self, text: str) -> str | None:
-        """The language of a drafted answer, or None when the detector is unsure. Citation
-        markers, links, code and other markup are left out of the detection."""
-        prose = PLACEHOLDER_RE.sub(" ", protect(text).text)
-        guess = self.detector.detect(prose)
-        if guess is None or guess.confidence < ANSWER_LANGUAGE_MIN_CONFIDENCE:
-            return None
-        return guess.code
-
-    def in_language(self, text: str, language: str) -> str:
-        """`text` translated into `language` when it is confidently in another one; else as is.
-
-        Citation markers (`[1]`) and chat markup stay exactly as drafted (`nlp.chat_markup`). A
-        failing translation keeps the draft: an answer in the wrong language beats none.
-        """
-        if not self.settings.answer_translation or not text.strip():
-            return text
-        source = self.answer_language(text)
-        if source is None or source == language:
-            return text
-        translator = self.translator()
-        if translator is None:
-            return text
-        try:
-            translated = translator.translate([text], target=language, source=source)[0]
-        except Exception:  # a missing pair or a model failure must not lose the answer
-            logger.warning("Answer not translated from %s to %s", source, language, exc_info=True)
-            return text
-        if not translated.strip():
-            return text
-        logger.info("Answer translated from %s to %s", source, language)
-        return translated
-
-    def in_language_only(self, on_text: PartialText, language: str) -> PartialText:
-        """`on_text` for a streamed answer, silenced when the answer will be translated (see
-        `in_language`); the first STREAM_LANGUAGE_CHARS characters decide."""
-        if not self.settings.answer_translation or self._translator_factory is None:
-            return on_text
-        verdict: list[bool] = []
-
-        def forward(text: str) -> None:
-            if text and not verdict:
-                if len(text) < STREAM_LANGUAGE_CHARS:
-                    return
-                source = self.answer_language(text)
-                verdict.append(source is None or source == language)
-            if not verdict or verdict[0]:
-                on_text(text)
-
-        return forward
+        return self.answer_language.translator()
 
     def reply_language(self, question: str, history: Sequence[Turn], given: str | None) -> str:
         """The given language, else the question's, else the last customer turn's, else default."""
@@ -227,15 +161,19 @@ class RetrievalAnswerer:
         if on_text is None:
             result = self.drafter.draft(text, shown, history=turns, language=lang)
         else:
-            stream = self.in_language_only(on_text, lang)
+            stream = self.answer_language.in_language_only(on_text, lang)
             result = self.drafter.draft(text, shown, history=turns, language=lang, on_text=stream)
         confidence, reason = draft_confidence(result, [hit.text for hit in shown])
         action: Action = "answer" if confidence >= s.confidence_threshold else "escalate"
         if action == "escalate" and not reason:
             reason = "the model is unsure of its answer"
         draft_text = "" if result.refused and "NO_ANSWER" in result.text else result.text
+        if action == "answer":
+            reply = self.answer_language.in_language(draft_text, lang)
+        else:
+            reply = handoff_note(lang)
         return Draft(
-            text=self.in_language(draft_text, lang) if action == "answer" else handoff_note(lang),
+            text=reply,
             language=lang,
             action=action,
             confidence=round(confidence, 4),

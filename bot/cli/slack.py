@@ -33,7 +33,7 @@ def slack(
 def _run(mode: str | None, host: str | None, port: int | None) -> None:
     # Imported here so other commands never import the Slack SDK.
     from bot.slack.app import build_app
-    from bot.slack.commands import knowledge_base_search
+    from bot.slack.kb_search import knowledge_base_search
     from bot.slack.server import check_settings, connection_mode, serve_http, serve_socket_mode
 
     settings = get_settings(slack_mode=mode, slack_host=host, slack_port=port)

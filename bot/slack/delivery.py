@@ -2,64 +2,35 @@
 
 Registered for platform `slack` when imported (the workers import it through
 `workers.delivery.PLATFORM_MODULES`). Posts are paced per channel (`ratelimit.py`), a 429's
-`Retry-After` becomes `TransientError(retry_after=...)` so the task retries after it, and long
-texts are split with each part remembered, so a retry never posts a part twice.
+`Retry-After` becomes `TransientError(retry_after=...)` so the task retries after it (`web.py`
+maps the Web API's errors), and long texts are split with each part remembered, so a retry
+never posts a part twice.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from typing import Any
 
 import redis
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.webhook import WebhookClient
 
-from bot.errors import ConfigurationError, InvalidInputError, TransientError
+from bot.errors import InvalidInputError, TransientError
 from bot.settings import Settings
 from bot.slack.keys import SlackKeys
 from bot.slack.ratelimit import ChannelRateLimiter
 from bot.slack.render import escape, render_blocks, render_reply, split_text
 from bot.slack.review_render import review_blocks
+from bot.slack.web import build_web_client, call_web_api, is_ts, send_to_response_url
 from bot.types import OutgoingMessage
 from workers.delivery import PostedMessages, register_deliverer
 from workers.review.card import status_line
 
 log = logging.getLogger(__name__)
 
-_TS = re.compile(r"^\d+\.\d+$")
 _GONE = frozenset({"message_not_found", "cant_delete_message", "cant_update_message"})
-
-
-def is_ts(value: str) -> bool:
-    """Whether `value` looks like a Slack message timestamp (a thread can only be one)."""
-    return bool(_TS.match(value))
-
-
-def build_web_client(settings: Settings) -> WebClient:
-    """The Web API client for the bot token, at `PARLEY_SLACK_API_URL`."""
-    if settings.slack_bot_token is None:
-        raise ConfigurationError("Slack needs a bot token: set PARLEY_SLACK_BOT_TOKEN (xoxb-...)")
-    return WebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        timeout=15,
-    )
-
-
-def _retry_after(exc: SlackApiError) -> float:
-    headers = exc.response.headers or {}
-    value = headers.get("Retry-After") or headers.get("retry-after") or "1"
-    if isinstance(value, list):
-        value = value[0]
-    try:
-        return max(1.0, float(value))
-    except ValueError:
-        return 1.0
 
 
 class SlackDeliverer:
@@ -145,14 +116,7 @@ class SlackDeliverer:
         blocks: list[dict[str, Any]] | None,
     ) -> str:
         if response_url:
-            response = WebhookClient(response_url, timeout=15).send(
-                text=text, blocks=blocks, response_type="ephemeral", replace_original=False
-            )
-            if response.status_code == 429 or response.status_code >= 500:
-                raise TransientError(f"Slack response_url answered {response.status_code}")
-            if response.status_code >= 400:
-                raise InvalidInputError(f"Slack response_url refused the reply: {response.body}")
-            return "response_url"
+            return send_to_response_url(response_url, text, blocks)
         thread = outgoing.thread if is_ts(outgoing.thread) else None
         if outgoing.ephemeral_to:
             data = self._call(
@@ -258,22 +222,8 @@ class SlackDeliverer:
         return True
 
     def _call(self, method: str, func: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
-        """One Web API call, its failures mapped to Parley's errors."""
-        try:
-            response = func(**{k: v for k, v in kwargs.items() if v is not None})
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-            if status == 429 or error == "ratelimited":
-                raise TransientError(
-                    f"Slack {method} rate limited", retry_after=_retry_after(exc)
-                ) from exc
-            if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable"):
-                raise TransientError(f"Slack {method} failed: {status} {error}") from exc
-            raise InvalidInputError(f"Slack {method} failed: {error or status}") from exc
-        except (SlackClientError, OSError) as exc:
-            raise TransientError(f"Slack {method} unreachable: {exc}") from exc
-        return dict(response.data) if isinstance(response.data, dict) else {}
+        """One Web API call, its failures mapped to Parley's errors (`web.call_web_api`)."""
+        return call_web_api(method, func, **kwargs)
 
     def _response_url(self, outgoing: OutgoingMessage) -> str | None:
         reply_to = str(outgoing.metadata.get("reply_to") or "")

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 
 from bot.errors import TransientError
-from bot.slack.delivery import SlackDeliverer, is_ts
+from bot.slack.delivery import SlackDeliverer
 from bot.slack.render import escape, split_text
+from bot.slack.web import is_ts
 from bot.types import OutgoingMessage
 from workers.streaming import register_streamer
 

@@ -21,7 +21,8 @@ from bot.errors import ConfigurationError, InvalidInputError
 from bot.settings import Settings
 from bot.telegram import commands
 from bot.telegram.delivery import retry_seconds
-from bot.telegram.handlers import ParleyHandlers, Services
+from bot.telegram.handler_base import Services
+from bot.telegram.handlers import ParleyHandlers
 from bot.telegram.inbox import Inbox
 from bot.telegram.review import ReviewActions
 from workers.runtime import Runtime

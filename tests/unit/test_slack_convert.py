@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from bot.slack.commands import change_channel, parse_command, parse_languages, render_hits
+from bot.slack.channel_settings import change_channel
+from bot.slack.command_text import parse_command, parse_languages
 from bot.slack.convert import command_message, message_from_event, plain_text, shortcut_message
+from bot.slack.kb_search import render_hits
 from bot.types import MessageKind
 from tests.fake_slack import (
     BOT_USER,
