@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.status import Status
 from rich.text import Text
 
@@ -130,7 +131,7 @@ def _chat() -> None:
                     reply = channel.ask(text, on_partial=stream.partial)
                 except ParleyError as exc:
                     stream.finish(None)
-                    err_console.print(f"[red]Error:[/red] {exc}")
+                    err_console.print(f"[red]Error:[/red] {escape(str(exc))}", soft_wrap=True)
                     continue
                 streamed = stream.finish(reply)
             _render(reply, streamed=streamed)

@@ -9,6 +9,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bot.errors import ConfigurationError, ParleyError
 from bot.settings import Settings, load_settings
@@ -25,7 +26,7 @@ def get_settings(**overrides: object) -> Settings:
     try:
         settings = load_settings(**clean)
     except ConfigurationError as exc:
-        err_console.print(f"[red]Error:[/red] {exc}")
+        err_console.print(f"[red]Error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from exc
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -41,7 +42,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except ParleyError as exc:
-            err_console.print(f"[red]Error:[/red] {exc}")
+            err_console.print(f"[red]Error:[/red] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(1) from exc
 
     return wrapper
