@@ -1,14 +1,18 @@
 """Summaries and content drafting: quality and speed of Parley against a plain prompt.
 
 Same model (PARLEY_DIALOGUE_MODEL, the offline Qwen2.5-Coder-0.5B-Instruct by default), same run:
-- summary quality: ROUGE-L (0-100) of Parley's summary (structured prompt, chunk and merge)
-  against reference summaries, and of a plain "Summarize this conversation" prompt of the same
-  model. Data: bench/data/summaries.jsonl, 4 support/team threads with reference summaries
-  written by the Parley team for this benchmark;
-- time to summary of a 200-message thread (the 4 threads repeated with other names), Parley
+- summary quality: ROUGE-L (0-100) against reference summaries of Parley's summary and of a
+  plain "Summarize this conversation" prompt of the same model. The references are prose then
+  "Decisions: ... Open questions: ...", so two scores: *full* (Parley's rendered summary with its
+  lists, and the plain answer, against the whole reference) and *body* (Parley's prose alone, and
+  the plain answer, against the reference prose before "Decisions:"). "copy the thread" scores the
+  thread itself, the ROUGE-L a verbatim echo gets. Data: bench/data/summaries.jsonl, 8 threads:
+  4 written by the Parley team, 4 written by a helper after the decision cues of
+  nlp/content/points.py (the field `written_by`); scores are shown per set and for all;
+- time to summary of a 200-message thread (the team's threads repeated, other names), Parley
   (chunked, every message read) against the plain prompt (which must cut the thread to fit);
 - content drafts per minute in 3 languages (en, es, de: one draft + 2 translations).
-Run: HF_HUB_OFFLINE=1 python bench/bench_content.py [--skip-long]
+Run: HF_HUB_OFFLINE=1 python bench/bench_content.py [--skip-long] [--skip-write] [--skip-quality]
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from bot.settings import load_settings
 from nlp.content import ChatModel, Summarizer, ThreadMessage, Writer
@@ -46,27 +51,56 @@ def plain_summary(model: ChatModel, lines: list[str], budget: int) -> str:
     return model.complete([chat], max_new_tokens=220)[0]
 
 
+def body_of(reference: str) -> str:
+    """The prose of a reference summary, before its "Decisions:" list."""
+    return reference.split("Decisions:", 1)[0].strip()
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / max(len(values), 1)
+
+
+def score_summaries(model: ChatModel, summarizer: Summarizer, rows: list[dict[str, Any]]) -> None:
+    """Print ROUGE-L (body and full) of Parley, the plain prompt and a verbatim copy, per set."""
+    scores: dict[str, list[tuple[str, float]]] = {}
+    for row in rows:
+        messages = [ThreadMessage.from_dict(m) for m in row["thread"]]
+        lines = [f"{m.author}: {m.text}" for m in messages]
+        summary = summarizer.summarize(messages)
+        plain = plain_summary(model, lines, 1200)
+        full, body = row["reference"], body_of(row["reference"])
+        for name, value in (
+            ("parley body", rouge_l(summary.text, body)),
+            ("plain body", rouge_l(plain, body)),
+            ("parley full", rouge_l(summary.render(), full)),
+            ("plain full", rouge_l(plain, full)),
+            ("copy the thread, full", rouge_l("\n".join(lines), full)),
+        ):
+            scores.setdefault(name, []).append((row.get("written_by", "team"), value))
+    sets = sorted({w for values in scores.values() for w, _ in values})
+    print(f"summary ROUGE-L ({len(rows)} threads; sets: " + ", ".join(sets) + ", all)")
+    for name, values in scores.items():
+        per_set = [mean([v for w, v in values if w == s]) for s in sets]
+        cells = " ".join(f"{v:5.1f}" for v in [*per_set, mean([v for _, v in values])])
+        print(f"  {name:<22} {cells}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-quality", action="store_true", help="skip ROUGE-L")
     parser.add_argument("--skip-long", action="store_true", help="skip the 200-message thread")
     parser.add_argument("--skip-write", action="store_true", help="skip content drafting")
     args = parser.parse_args()
     settings = load_settings()
     model = load_chat_model(settings)
-    translator = build_translator(settings)
     summarizer = Summarizer(model)
     rows = [json.loads(x) for x in DATA.read_text("utf-8").splitlines() if x.strip()]
-    ours, plain = [], []
-    for row in rows:
-        messages = [ThreadMessage.from_dict(m) for m in row["thread"]]
-        ours.append(rouge_l(summarizer.summarize(messages).render(), row["reference"]))
-        lines = [f"{m.author}: {m.text}" for m in messages]
-        plain.append(rouge_l(plain_summary(model, lines, 1200), row["reference"]))
-    print(f"summary ROUGE-L on {len(rows)} threads: parley {sum(ours) / len(ours):.1f} "
-          f"plain prompt {sum(plain) / len(plain):.1f}")  # fmt: skip
+    if not args.skip_quality:
+        score_summaries(model, summarizer, rows)
     if not args.skip_long:
         names = ["Ana", "Bo", "Cy", "Dana", "Eli", "Finn", "Gus", "Hana", "Ivo", "Jo"]
-        base = [m for row in rows for m in row["thread"]]
+        team = [row for row in rows if row.get("written_by", "team") == "team"]
+        base = [m for row in team for m in row["thread"]]  # the thread measured since issue 9
         long_thread = [
             ThreadMessage(names[i % len(names)], base[i % len(base)]["text"]) for i in range(200)
         ]
@@ -80,6 +114,7 @@ def main() -> None:
               f"{summary.messages} messages read); plain prompt {plain_s:.1f} s (newest lines "
               f"that fit 1200 tokens only); ratio {ours_s / plain_s:.2f}x")  # fmt: skip
     if not args.skip_write:
+        translator = build_translator(settings)
         writer = Writer(model, translate=lambda t, target: translator.translate(t, target=target))
         start = time.perf_counter()
         for brief in BRIEFS:

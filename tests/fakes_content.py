@@ -19,16 +19,13 @@ class EchoChat:
         out = []
         for chat in chats:
             user = chat[-1]["content"]
-            if user.startswith("Thread:"):
+            if user.startswith("Summarize this conversation:"):
                 names = sorted({line.split(":")[0] for line in user.splitlines()[1:]})
-                out.append(
-                    f"Summary: {' and '.join(names)} talked.\nDecisions:\n- ship it\n"
-                    "Open questions:\n- none"
-                )
+                out.append(f"{' and '.join(names)} talked.")
             elif "Brief:" in user:
                 out.append("DRAFT: " + user.split("Brief:", 1)[1].strip())
             else:
-                out.append("Summary: merged.\nDecisions:\n- ship it")
+                out.append("merged.")
         return out
 
 

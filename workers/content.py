@@ -124,7 +124,7 @@ def summarize_for(
     messages = [ThreadMessage.from_dict(r) for r in rows]
 
     def translate(texts: list[str], target: str) -> list[str]:
-        return translator.translate(texts, target=target, source="en")
+        return translator.translate(texts, target=target)  # quotes keep their own language
 
     summary = Summarizer(model, translate=translate).summarize(messages, language=language)
     header = f"Summary of {summary.messages} messages ({', '.join(summary.participants)})"

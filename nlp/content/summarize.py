@@ -1,9 +1,13 @@
-"""Thread summaries: who said what, decisions and open questions, chunked past the context.
+"""Thread summaries: prose on who said what, then quoted decisions and open questions.
 
 Messages are rendered as `Name: text` lines and cut into chunks that fit the token budget (a
-message longer than the budget is split, never dropped); each chunk is summarised, and the
-partial summaries are merged by the same model until one remains. The model writes English (the
-0.5B default writes it best); the result is translated into the asker's language.
+message longer than the budget is split, never dropped). The body is the model's answer to a
+plain "Summarize this conversation" prompt: the 0.5B default writes fuller, better-attributed
+prose that way than when asked for a structured layout (bench/bench_content.py). All chunks are
+submitted at once, so the micro-batcher runs them as one batch, and the partial summaries are
+merged by the same model until one remains. Decisions and open questions are quoted from the
+messages (`nlp.content.points`). The model writes English; the result is translated into the
+asker's language.
 """
 
 from __future__ import annotations
@@ -13,22 +17,17 @@ import re
 from collections.abc import Callable, Sequence
 
 from bot.errors import InvalidInputError
+from nlp.content.points import extract_points
 from nlp.content.types import ChatModel, Summary, ThreadMessage
 from nlp.prompts import LANGUAGE_NAMES
 
 log = logging.getLogger(__name__)
 
-SYSTEM = (
-    "You summarise support and team chat threads. Write in English. Use the people's names. "
-    "Reply in exactly this format:\n"
-    "Summary: <two to four sentences on who said what>\n"
-    "Decisions: <one per line starting with '- ', or '- none'>\n"
-    "Open questions: <one per line starting with '- ', or '- none'>"
-)
-MERGE = "These are summaries of consecutive parts of one thread. Merge them into one summary."
+PROMPT = "Summarize this conversation:\n"
+MERGE = "These are summaries of consecutive parts of one conversation. Merge them into one summary."
 
 Translate = Callable[[list[str], str], list[str]]
-_SECTION = re.compile(r"^\s*(summary|decisions|open questions)\s*:\s*", re.I | re.M)
+_LABEL = re.compile(r"^\s*\**summary\**\s*:\s*", re.I)
 
 
 def _lines(messages: Sequence[ThreadMessage]) -> list[str]:
@@ -41,20 +40,9 @@ def _lines(messages: Sequence[ThreadMessage]) -> list[str]:
     return lines
 
 
-def _parse(output: str) -> tuple[str, list[str], list[str]]:
-    sections: dict[str, str] = {}
-    matches = list(_SECTION.finditer(output))
-    for i, match in enumerate(matches):
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(output)
-        sections[match.group(1).lower()] = output[match.end() : end].strip()
-    if not sections:
-        return output.strip(), [], []
-
-    def items(name: str) -> list[str]:
-        rows = [r.strip().lstrip("-*• ").strip() for r in sections.get(name, "").splitlines()]
-        return [r for r in rows if r and r.lower().rstrip(".") not in {"none", "n/a"}]
-
-    return sections.get("summary", "").strip(), items("decisions"), items("open questions")
+def _body(output: str) -> str:
+    """The model's prose without a leading "Summary:" label."""
+    return _LABEL.sub("", output.strip(), count=1).strip()
 
 
 class Summarizer:
@@ -91,12 +79,10 @@ class Summarizer:
             chunks.append("\n".join(current))
         return chunks
 
-    def _summarise(self, texts: list[str], system_extra: str = "") -> list[str]:
-        chats = [
-            [{"role": "system", "content": SYSTEM}, {"role": "user", "content": system_extra + t}]
-            for t in texts
-        ]
-        return self._model.complete(chats, max_new_tokens=self._max_new)
+    def _summarise(self, prompts: list[str], max_new_tokens: int) -> list[str]:
+        """One completion per prompt, all submitted together so they run as one batch."""
+        chats = [[{"role": "user", "content": p}] for p in prompts]
+        return [_body(out) for out in self._model.complete(chats, max_new_tokens=max_new_tokens)]
 
     def summarize(self, messages: Sequence[ThreadMessage], *, language: str = "en") -> Summary:
         """Summarise `messages` in `language`; InvalidInputError when there is nothing to read."""
@@ -112,13 +98,16 @@ class Summarizer:
             )
         chunks = self.chunk(lines)
         log.info("summarising %d messages in %d chunk(s)", len(lines), len(chunks))
-        partial = self._summarise([f"Thread:\n{c}" for c in chunks])
+        # A partial summary only feeds the merge: half the tokens keep the merge prompt short.
+        first = self._max_new if len(chunks) == 1 else max(64, self._max_new // 2)
+        partial = self._summarise([PROMPT + c for c in chunks], first)
         while len(partial) > 1:  # merge in groups that fit the budget
             groups = self.chunk(partial)
             if len(groups) >= len(partial):  # summaries too long to pair up: merge two at a time
                 groups = ["\n\n".join(partial[i : i + 2]) for i in range(0, len(partial), 2)]
-            partial = self._summarise(groups, MERGE + "\n\n")
-        text, decisions, questions = _parse(partial[0])
+            partial = self._summarise([f"{MERGE}\n\n{g}" for g in groups], self._max_new)
+        points = extract_points(messages)
+        text, decisions, questions = partial[0], list(points.decisions), list(points.open_questions)
         if language != "en" and self._translate is not None:
             translated = self._translate([text, *decisions, *questions], language)
             text = translated[0]

@@ -69,7 +69,7 @@ def test_channel_summary_from_the_thread_log(runtime: Runtime, redis_client: red
     assert accept_message(ask("summarize", "", "s1"), runtime)
     out = reply(redis_client, "s1")
     assert out["text"].startswith("Summary of 2 messages (Ana, Bo)")
-    assert "Ana and Bo talked." in out["text"] and "Decisions:\n- ship it" in out["text"]
+    assert "Ana and Bo talked." in out["text"] and "Decisions:\n- Bo: I'll fix it" in out["text"]
     assert not accept_message(ask("summarize", "", "s1"), runtime)  # a retry is not redone
 
 

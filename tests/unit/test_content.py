@@ -11,19 +11,16 @@ from bot.errors import InvalidInputError
 from nlp.content import Summarizer, ThreadMessage, Writer, suggest_articles
 from tests.fakes_nlp import PASSWORDS, PLANS
 
-REPLY = (
-    "Summary: Ana reported the export failing; Bo will fix it.\n"
-    "Decisions:\n- Bo ships a fix on Friday\n"
-    "Open questions:\n- none"
-)
+REPLY = "Summary: Ana reported the export failing; Bo will fix it."
 
 
 @dataclass
 class ScriptedChat:
-    """Answers every chat with `reply`; one token per word; remembers the chats."""
+    """Answers every chat with `reply`; one token per word; remembers the chats and batches."""
 
     reply: str = REPLY
     chats: list[list[dict[str, str]]] = field(default_factory=list)
+    batches: list[tuple[int, int]] = field(default_factory=list)  # (chats, max_new_tokens)
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
@@ -32,6 +29,7 @@ class ScriptedChat:
         self, chats: Sequence[Sequence[Mapping[str, str]]], *, max_new_tokens: int
     ) -> list[str]:
         self.chats += [[dict(m) for m in c] for c in chats]
+        self.batches.append((len(chats), max_new_tokens))
         return [self.reply for _ in chats]
 
 
@@ -42,25 +40,38 @@ def thread(n: int) -> list[ThreadMessage]:
     ]
 
 
-def test_short_thread_is_one_call_with_attribution() -> None:
+def test_short_thread_is_one_plain_call_with_quoted_points() -> None:
     chat = ScriptedChat()
-    summary = Summarizer(chat).summarize(thread(4))
-    assert len(chat.chats) == 1 and "Ana: message number 1" in chat.chats[0][1]["content"]
-    assert summary.text.startswith("Ana reported")
-    assert summary.decisions == ("Bo ships a fix on Friday",) and summary.open_questions == ()
-    assert summary.participants == ("Bo", "Ana") and summary.messages == 4 and summary.chunks == 1
-    assert "Decisions:\n- Bo ships" in summary.render()
+    messages = [
+        *thread(4),
+        ThreadMessage("Cy", "OK, Bo ships a fix on Friday."),
+        ThreadMessage("Ana", "Do we refund anyone?"),
+    ]
+    summary = Summarizer(chat).summarize(messages)
+    assert len(chat.chats) == 1 and len(chat.chats[0]) == 1  # one plain user prompt
+    prompt = chat.chats[0][0]["content"]
+    assert prompt.startswith("Summarize this conversation:\n") and "Ana: message number 1" in prompt
+    assert summary.text == "Ana reported the export failing; Bo will fix it."  # label dropped
+    assert summary.decisions == ("Cy: OK, Bo ships a fix on Friday.",)
+    assert summary.open_questions == ("Ana: Do we refund anyone?",)
+    assert summary.participants == ("Bo", "Ana", "Cy") and summary.messages == 6
+    assert summary.chunks == 1 and chat.batches == [(1, 220)]
+    assert "Decisions:\n- Cy: OK, Bo ships" in summary.render()
 
 
-def test_long_thread_is_chunked_and_merged_never_cut() -> None:
+def test_long_thread_is_chunked_batched_and_merged_never_cut() -> None:
     chat = ScriptedChat()
     summarizer = Summarizer(chat, budget=60)
     summary = summarizer.summarize(thread(200))
     assert summary.chunks > 10
+    assert chat.batches[0] == (summary.chunks, 110)  # every chunk in one batch, short partials
     first_pass = chat.chats[: summary.chunks]
-    text = "\n".join(c[1]["content"] for c in first_pass)
+    text = "\n".join(c[-1]["content"] for c in first_pass)
     assert all(f"message number {i} " in text for i in range(200))  # every message was read
-    assert any(c[1]["content"].startswith("These are summaries") for c in chat.chats)
+    merges = [c[-1]["content"] for c in chat.chats[summary.chunks :]]
+    assert merges and all(m.startswith("These are summaries") for m in merges)
+    assert all(size == 220 for _, size in chat.batches[1:])
+    assert summary.text == "Ana reported the export failing; Bo will fix it."
 
 
 def test_one_huge_message_is_split_not_dropped() -> None:
@@ -69,7 +80,7 @@ def test_one_huge_message_is_split_not_dropped() -> None:
     summarizer = Summarizer(chat, budget=100)
     assert len(summarizer.chunk([f"Ana: {words}"])) >= 5
     summarizer.summarize([ThreadMessage("Ana", words)])
-    assert "w499" in "\n".join(c[1]["content"] for c in chat.chats)
+    assert "w499" in "\n".join(c[-1]["content"] for c in chat.chats)
 
 
 def test_bot_only_or_empty_threads_are_clear_errors() -> None:
@@ -89,9 +100,16 @@ def test_summary_in_the_askers_language_is_translated() -> None:
         calls.append((texts, target))
         return [f"[{target}] {t}" for t in texts]
 
-    summary = Summarizer(ScriptedChat(), translate=translate).summarize(thread(3), language="es")
+    messages = [*thread(3), ThreadMessage("Bo", "I'll ship a fix on Friday.")]
+    summary = Summarizer(ScriptedChat(), translate=translate).summarize(messages, language="es")
     assert summary.language == "es" and summary.text.startswith("[es] Ana")
-    assert summary.decisions == ("[es] Bo ships a fix on Friday",)
+    assert summary.decisions == ("[es] Bo: I'll ship a fix on Friday.",)
+    assert calls == [
+        (
+            ["Ana reported the export failing; Bo will fix it.", "Bo: I'll ship a fix on Friday."],
+            "es",
+        )
+    ]
 
 
 def test_writer_drafts_once_and_translates_the_rest() -> None:
