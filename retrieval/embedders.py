@@ -87,10 +87,12 @@ class TransformersEmbedder:
             ) from exc
         self._model.eval()
         self._torch = torch
-        self.pooling: Pooling = pooling or _read_pooling(model, local_files_only)
-        use_prefixes = needs_e5_prefixes(model) if e5_prefixes is None else e5_prefixes
-        self._query_prefix = "query: " if use_prefixes else ""
-        self._passage_prefix = "passage: " if use_prefixes else ""
+        self.pooling: Pooling = pooling or read_pooling(model, local_files_only)
+        prompts = read_prompts(model, local_files_only) if e5_prefixes is None else None
+        if prompts is None:  # no saved prompts (e.g. a tuned folder has them): go by the name
+            use_prefixes = needs_e5_prefixes(model) if e5_prefixes is None else e5_prefixes
+            prompts = ("query: ", "passage: ") if use_prefixes else ("", "")
+        self._query_prefix, self._passage_prefix = prompts
         limit = int(getattr(self._model.config, "max_position_embeddings", 512))
         trained = _read_st_config(model, "sentence_bert_config.json", local_files_only)
         self.max_length = min(
@@ -223,10 +225,20 @@ def minilm_folder() -> Path:
     return Path(spec.origin).parent / "model"
 
 
-def _read_pooling(model: str, local_files_only: bool) -> Pooling:
+def read_pooling(model: str, local_files_only: bool) -> Pooling:
     """Pooling from the sentence-transformers `1_Pooling/config.json`, else mean pooling."""
     config = _read_st_config(model, "1_Pooling/config.json", local_files_only)
     return "cls" if config.get("pooling_mode_cls_token") else "mean"
+
+
+def read_prompts(model: str, local_files_only: bool) -> tuple[str, str] | None:
+    """(query, passage) prompts saved in `config_sentence_transformers.json`, if any."""
+    config = _read_st_config(model, "config_sentence_transformers.json", local_files_only)
+    prompts = config.get("prompts")
+    if not isinstance(prompts, dict) or not isinstance(prompts.get("query"), str):
+        return None
+    passage = prompts.get("passage", prompts.get("document", ""))
+    return str(prompts["query"]), str(passage or "")
 
 
 def _read_st_config(model: str, filename: str, local_files_only: bool) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from bot.cli.common import get_settings, handle_errors
 from bot.errors import InvalidInputError
 
 kb_app = typer.Typer(
-    name="kb", help="Knowledge base: ingest, list, remove, search.", no_args_is_help=True
+    name="kb", help="Knowledge base: ingest, list, remove, search, tune.", no_args_is_help=True
 )
 
 KB_OPTION = typer.Option(
@@ -117,6 +117,44 @@ def search(
         typer.echo(f"{rank}. [{hit.score:.3f}] {hit.title} ({hit.chunk_id})\n   {snippet}")
     if not hits:
         typer.echo("no hits", err=True)
+
+
+@kb_app.command("tune")
+@handle_errors
+def tune(
+    pairs: Path = typer.Option(
+        ...,
+        "--pairs",
+        help='JSONL: {"query": ..., "passage": ...} or {"question": ..., "answer": ...} rows.',
+    ),
+    out: Path = typer.Option(..., "--out", help="Folder to write the tuned model to."),
+    kb: Path | None = KB_OPTION,
+    base: str | None = typer.Option(
+        None, "--base", help="Model to start from (default: PARLEY_EMBEDDING_MODEL)."
+    ),
+    epochs: int = typer.Option(2, "--epochs", min=1, max=50),
+    batch_size: int = typer.Option(32, "--batch-size", min=2, max=512),
+    learning_rate: float = typer.Option(5e-5, "--lr", min=0.0),
+) -> None:
+    """Fine-tune the embedding model on your own question -> passage pairs.
+
+    Then set PARLEY_EMBEDDING_MODEL to the new folder and re-ingest with --rebuild.
+    """
+    from retrieval.tuning import TuningConfig, read_pairs, tune_embedder
+
+    settings = get_settings(kb_dir=kb)
+    base_model = base or settings.embedding_model
+    config = TuningConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
+    report = tune_embedder(base_model, read_pairs(pairs), out, config)
+    typer.echo(
+        f"tuned {base_model} on {report.pairs} pairs ({report.steps} steps, "
+        f"{report.seconds:.0f} s) -> {out}"
+    )
+    typer.echo(
+        f"use it: PARLEY_EMBEDDING_MODEL={out} parley kb ingest PATH... --rebuild "
+        f"--kb {settings.knowledge_base_dir}",
+        err=True,
+    )
 
 
 def _hit_json(hit: dict[str, Any]) -> dict[str, Any]:
