@@ -130,6 +130,16 @@ class SlackDeliverer:
             )
             return str(data.get("message_ts") or "ephemeral")
         self._wait_for_slot(outgoing.channel, part_key)
+        return self._chat_post(outgoing, text, part_key, blocks)
+
+    def _chat_post(
+        self,
+        outgoing: OutgoingMessage,
+        text: str,
+        part_key: str,
+        blocks: list[dict[str, Any]] | None,
+    ) -> str:
+        """`chat.postMessage` in the slot booked for `part_key` (given back on failure)."""
         try:
             data = self._call(
                 "chat.postMessage",
@@ -137,7 +147,7 @@ class SlackDeliverer:
                 channel=outgoing.channel,
                 text=text,
                 blocks=blocks,
-                thread_ts=thread,
+                thread_ts=outgoing.thread if is_ts(outgoing.thread) else None,
                 unfurl_links=False,
                 unfurl_media=False,
             )

@@ -68,22 +68,7 @@ class SlackStreamer(SlackDeliverer):
         wait = self._limiter.reserve(outgoing.channel, part_key)
         if wait > 0:  # the slot stays booked: the next update posts when it is due
             raise TransientError(f"channel {outgoing.channel} is busy", retry_after=wait)
-        try:
-            data = self._call(
-                "chat.postMessage",
-                self.web.chat_postMessage,
-                channel=outgoing.channel,
-                text=text,
-                thread_ts=outgoing.thread if is_ts(outgoing.thread) else None,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except TransientError as exc:
-            self._limiter.forget(part_key)
-            if exc.retry_after:
-                self._limiter.pause(outgoing.channel, exc.retry_after)
-            raise
-        return str(data.get("ts") or "")
+        return self._chat_post(outgoing, text, part_key, None)
 
 
 register_streamer("slack", SlackStreamer)

@@ -14,6 +14,7 @@ import redis
 from bot.settings import Settings
 from bot.types import IncomingMessage, MessageKind
 from tests.conftest import WorkerProcess
+from tests.waiting import wait_for
 from workers.intake import accept_message
 from workers.keys import Keys
 from workers.preferences import ChannelSettings
@@ -29,16 +30,6 @@ FAKES = {
     "PARLEY_TRANSLATOR_FACTORY": "tests.fakes_translation:build_tagging_translator",
     "PARLEY_CHAT_MODEL_FACTORY": "tests.fakes_content:build_echo_chat",
 }
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def outbox(client: redis.Redis, name: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.types import IncomingMessage
 from tests.conftest import WorkerProcess
 from tests.fakes import calls_key
+from tests.waiting import wait_for
 from workers.intake import accept_message
 from workers.keys import Keys
 from workers.preferences import ChannelSettings
@@ -29,16 +30,6 @@ AGENT = Agent("slack", "UAGENT", name="Ana")
 OTHER = Agent("telegram", "42", name="Bo")
 KEYS = Keys("parley")
 TRANSLATOR = "tests.fakes_translation:build_recording_translator"
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def outbox(client: redis.Redis, name: str) -> list[dict[str, Any]]:

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -27,6 +26,7 @@ from tests.conftest import PARLEY, REPO_ROOT, WorkerProcess, worker_env
 from tests.fake_slack import TOKEN, FakeSlack, FakeSlackServer
 from tests.fakes import calls_key
 from tests.fakes_streaming import ANSWER
+from tests.waiting import wait_for
 from workers.embedded import EmbeddedRedis
 from workers.intake import accept_message
 from workers.keys import Keys
@@ -37,16 +37,6 @@ pytestmark = pytest.mark.integration
 
 TYPING = {"PARLEY_ANSWERER_FACTORY": "tests.fakes_streaming:build_typing_answerer"}
 THREAD = "1700000000.000100"
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture
