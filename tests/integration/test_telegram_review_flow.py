@@ -18,6 +18,7 @@ from tests import fake_telegram as tg
 from tests.conftest import WorkerProcess
 from tests.fake_slack import TOKEN as SLACK_TOKEN
 from tests.fake_slack import FakeSlackServer
+from tests.waiting import wait_for
 from workers.intake import accept_message
 from workers.preferences import ChannelSettings
 
@@ -77,14 +78,8 @@ def agents_setup(
         thread.stop()
 
 
-def wait(condition: Callable[[], Any], timeout: float = 40.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+def wait(condition: Callable[[], Any]) -> Any:
+    return wait_for(condition, timeout=40.0)
 
 
 def to_chat(fake: tg.FakeTelegram, chat: int) -> list[dict[str, Any]]:
