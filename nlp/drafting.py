@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,12 +20,14 @@ from nlp.inference.hf import stop_token_ids as stop_token_ids  # re-exported
 from nlp.inference.streaming import notify
 from nlp.inference.types import PartialText
 from nlp.loading import LoadedModel
+from nlp.partial_drafts import CITATION_MARK, partial_answers
+from nlp.partial_drafts import visible_partial as visible_partial  # re-exported
 from nlp.prompts import (
     MIN_PASSAGE_CHARS,
-    NO_ANSWER,
     attribute_citations,
     build_messages,
     clean_answer,
+    fixed_messages,
     is_refusal,
     parse_citations,
     passage_text,
@@ -34,9 +35,6 @@ from nlp.prompts import (
 from retrieval.types import Hit
 
 logger = logging.getLogger(__name__)
-
-_CITATION_MARK = re.compile(r"\s*\[\d{1,2}(?:\s*,\s*\d{1,2})*\]")
-_OPEN_MARK = re.compile(r"\s*\[[\d,\s]*$")  # a citation marker still being written
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,30 +80,6 @@ class Drafter(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
-def visible_partial(raw: str, titles: Sequence[str] = ()) -> str:
-    """What a customer may see of a draft still being generated: cleaned like the final answer,
-    without citation markers (the final answer re-attributes them), nothing while it is or may
-    become a refusal ("NO_ANSWER")."""
-    text = clean_answer(raw, titles)
-    if is_refusal(text) or NO_ANSWER.startswith(text.upper()[: len(NO_ANSWER)]):
-        return ""
-    text = _OPEN_MARK.sub("", _CITATION_MARK.sub("", text))
-    return text.rstrip()
-
-
-def partial_answers(on_text: PartialText, titles: Sequence[str]) -> Callable[[str], None]:
-    """A generation callback forwarding `visible_partial` of the raw text, once per change."""
-    shown = [""]
-
-    def forward(raw: str) -> None:
-        text = visible_partial(raw, titles)
-        if text and text != shown[0]:
-            shown[0] = text
-            on_text(text)
-
-    return forward
-
-
 def mean_token_probability(logprobs: Sequence[float]) -> float:
     """Geometric mean of the chosen tokens' probabilities (1.0 for an empty answer)."""
     if not logprobs:
@@ -117,6 +91,17 @@ def encode_chat(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[int, ..
     """Token ids of a chat with the generation prompt appended (the model's chat template)."""
     text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     return tuple(int(i) for i in tokenizer(str(text), add_special_tokens=False)["input_ids"])
+
+
+def fixed_prefix(tokenizer: Any) -> tuple[int, ...]:
+    """Token ids every draft prompt starts with: the rules and the worked example."""
+    text = tokenizer.apply_chat_template(fixed_messages(), tokenize=False)
+    return tuple(int(i) for i in tokenizer(str(text), add_special_tokens=False)["input_ids"])
+
+
+def shared_prefix_len(ids: Sequence[int], prefix: Sequence[int]) -> int:
+    """len(prefix) when `ids` starts with it (chat templates that rewrite earlier turns do not)."""
+    return len(prefix) if tuple(ids[: len(prefix)]) == tuple(prefix) else 0
 
 
 def as_backend(model: LoadedModel | GenerationBackend) -> GenerationBackend:
@@ -140,12 +125,15 @@ class LLMDrafter:
         max_new_tokens: int = 200,
         max_context_chars: int = 2400,
         min_new_tokens: int = 0,
+        reuse_prefix: bool = True,
     ) -> None:
         self.backend = as_backend(model)
+        self.reuse_prefix = reuse_prefix  # benchmarks turn it off for their baseline
         self.tokenizer = self.backend.tokenizer
         self.max_new_tokens = max_new_tokens
         self.min_new_tokens = min_new_tokens  # benchmarks only: fixes the answer length
         self.max_context_chars = max_context_chars
+        self._prefix: tuple[int, ...] | None = None
 
     def count_tokens(self, text: str) -> int:
         """Number of tokens `text` takes in this model's tokenizer."""
@@ -157,17 +145,24 @@ class LLMDrafter:
         return self.generate_ids(ids, max_new_tokens=max_new_tokens)
 
     def generate_ids(
-        self, ids: tuple[int, ...], *, max_new_tokens: int, on_text: PartialText | None = None
+        self,
+        ids: tuple[int, ...],
+        *,
+        max_new_tokens: int,
+        on_text: PartialText | None = None,
+        prefix_len: int = 0,
     ) -> Generation:
         """Greedy generation from prompt token ids (batched with concurrent requests);
-        `on_text` receives the raw text so far as it is generated."""
+        `on_text` receives the raw text so far as it is generated; the first `prefix_len`
+        tokens are the fixed prefix the backend may reuse."""
         budget = min(max_new_tokens, self.backend.max_context - len(ids))
         if budget < 1:
             raise InvalidInputError(
                 f"The prompt takes {len(ids)} tokens; the model reads at most "
                 f"{self.backend.max_context}"
             )
-        request = GenerationRequest(ids, budget, min(self.min_new_tokens, budget), on_text)
+        min_new = min(self.min_new_tokens, budget)
+        request = GenerationRequest(ids, budget, min_new, on_text, prefix_len=prefix_len)
         out = self.backend.generate([request])[0]
         probability = mean_token_probability(out.logprobs)
         return Generation(out.text, probability, out.new_tokens, out.prompt_tokens, out.seconds)
@@ -205,7 +200,14 @@ class LLMDrafter:
         if on_text is not None:
             notify(on_text, "")
             partial = partial_answers(on_text, [hit.title for hit in hits])
-        gen = self.generate_ids(ids, max_new_tokens=self.max_new_tokens, on_text=partial)
+        if self._prefix is None:
+            self._prefix = fixed_prefix(self.tokenizer)
+        gen = self.generate_ids(
+            ids,
+            max_new_tokens=self.max_new_tokens,
+            on_text=partial,
+            prefix_len=shared_prefix_len(ids, self._prefix) if self.reuse_prefix else 0,
+        )
         logger.info(
             "Drafted %d tokens in %.1f s (%d prompt tokens, p=%.2f, %s)",
             gen.new_tokens,
@@ -220,7 +222,7 @@ class LLMDrafter:
         attributed = attribute_citations(text, sources, cited)
         if attributed != cited:
             # The markers must name the passage the facts came from, like the citation list.
-            text = _CITATION_MARK.sub("", text).rstrip()
+            text = CITATION_MARK.sub("", text).rstrip()
             marks = "".join(f"[{n}]" for n in attributed)
             text = f"{text[:-1]} {marks}." if text.endswith(".") else f"{text} {marks}"
         return DraftResult(

@@ -39,13 +39,15 @@ LANGUAGE_NAMES: dict[str, str] = {
 }
 
 # Written for a 0.5B model, measured with bench/bench_answers.py: short imperative rules, the
-# language named again right before the answer (small models drift to English otherwise), and one
+# language named right before the answer (small models drift to English otherwise), and one
 # worked example (it taught the model to quote the fact and cite it, which the rules alone did not).
+# The rules and the example are the same for every draft (the reply language is named only in
+# the last message), so they form a fixed prefix whose model state backends compute once.
 SYSTEM_PROMPT = """You are a customer support assistant. Answer the customer's question using only \
 the numbered sources.
 - Give the exact facts from the sources (prices, numbers, menu paths).
 - After each fact, cite its source number in square brackets, like [1].
-- Write one to three short sentences in {language}.
+- Write one to three short sentences in the language the question asks for.
 - If the sources do not answer the question, reply only: {no_answer}"""
 
 EXAMPLE_SOURCES = """[1] Shipping
@@ -130,6 +132,18 @@ def user_prompt(sources: str, question: str, language: str | None) -> str:
     )
 
 
+FIXED_MESSAGES = 3  # the rules and the worked example open every draft prompt
+
+
+def fixed_messages() -> list[dict[str, str]]:
+    """The messages every draft prompt starts with: the rules and the worked example."""
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT.format(no_answer=NO_ANSWER)},
+        {"role": "user", "content": user_prompt(EXAMPLE_SOURCES, EXAMPLE_QUESTION, "en")},
+        {"role": "assistant", "content": EXAMPLE_ANSWER},
+    ]
+
+
 def build_messages(
     question: str,
     hits: Sequence[Hit],
@@ -145,12 +159,7 @@ def build_messages(
     worked example is in English whatever the reply language: the instruction at the end names
     the language, and a translated example leaked its own facts ("9 EUR") into Swedish answers.
     """
-    system = SYSTEM_PROMPT.format(language=language_name(language), no_answer=NO_ANSWER)
-    messages = [
-        {"role": "system", "content": system},
-        {"role": "user", "content": user_prompt(EXAMPLE_SOURCES, EXAMPLE_QUESTION, "en")},
-        {"role": "assistant", "content": EXAMPLE_ANSWER},
-    ]
+    messages = fixed_messages()
     messages.extend({"role": turn.role, "content": turn.text} for turn in history)
     passages = format_passages(hits, max_chars=max_context_chars)
     messages.append({"role": "user", "content": user_prompt(passages, question, language)})

@@ -1,28 +1,27 @@
 """CTranslate2 backend: the model folder converted once into a cached CT2 model, then greedy
 batched generation with float32 or int8 (CPU) or float16/bfloat16 (CUDA) weights.
 
-Conversion writes into a temporary folder next to the cache entry and renames it into place
-after a marker file is written, under a file lock: an interrupted conversion leaves only a
-`.<name>-*` temp folder, which is never loaded and is removed by the next conversion.
-CT2's generator has no prefix (KV) cache that persists across calls except `static_prompt`,
-which needs one identical prefix per batch; Parley's prompts differ from the first token on
-(the reply language sits in the system prompt), so it is not used.
+Conversion (once, atomic, cached) is in `nlp.inference.ct2_convert`.
+
+Prompt reuse: requests that carry a shared prefix (`GenerationRequest.prefix_len`: the system
+prompt and worked example) run with CT2's `static_prompt` and `cache_static_prompt`, so the
+model state after the prefix is computed once per generator and copied into every batch; only
+the rest of each prompt is processed. CT2 caches one state per distinct prefix, unbounded:
+prefixes must be fixed texts, never per-request ones.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nlp.builtin_models import _file_lock
+from nlp.inference.ct2_convert import MARKER as MARKER  # re-exported
+from nlp.inference.ct2_convert import cache_path as cache_path
+from nlp.inference.ct2_convert import convert_once as convert_once
 from nlp.inference.hf import model_context, stop_token_ids
 from nlp.inference.streaming import text_streams
 from nlp.inference.types import (
@@ -34,8 +33,6 @@ from nlp.inference.types import (
 
 logger = logging.getLogger(__name__)
 
-MARKER = "parley-ct2.json"
-_FORMAT_VERSION = 1
 # Weight types stored on disk per compute type (CT2 converts the rest at load time).
 _STORED = {"int8_float32": "int8", "int8_float16": "int8", "int8_bfloat16": "int8"}
 
@@ -60,68 +57,6 @@ def supports(config_class: str) -> bool:
     return config_class in _MODEL_LOADERS
 
 
-def _fingerprint(source: Path, quantization: str, version: str) -> dict[str, Any]:
-    weights = sorted(source.glob("*.safetensors")) + sorted(source.glob("*.bin"))
-    stats = [[p.name, p.stat().st_size, int(p.stat().st_mtime)] for p in weights]
-    return {"format": _FORMAT_VERSION, "source": str(source), "weights": stats,
-            "quantization": quantization, "ctranslate2": version}  # fmt: skip
-
-
-def cache_path(source: Path, quantization: str, cache_dir: Path) -> Path:
-    """Where the CT2 copy of `source` lives: cache_dir/models/ct2/<name>-<hash>-<quant>."""
-    digest = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:8]
-    return Path(cache_dir) / "models" / "ct2" / f"{source.name}-{digest}-{quantization}"
-
-
-def is_converted(target: Path, fingerprint: dict[str, Any]) -> bool:
-    try:
-        return bool(json.loads((target / MARKER).read_text()) == fingerprint)
-    except (OSError, ValueError):
-        return False
-
-
-def _default_convert(source: Path, output: Path, quantization: str) -> None:
-    from ctranslate2.converters import TransformersConverter
-
-    converter = TransformersConverter(str(source), low_cpu_mem_usage=True)
-    converter.convert(str(output), quantization=quantization, force=True)
-
-
-def convert_once(
-    source: Path,
-    quantization: str,
-    cache_dir: Path,
-    *,
-    convert: Callable[[Path, Path, str], None] = _default_convert,
-    version: str = "",
-) -> Path:
-    """The cached CT2 conversion of `source`, converting it (atomically) when missing or stale."""
-    if not version:
-        version = str(ctranslate2_module().__version__)
-    target = cache_path(source, quantization, cache_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fingerprint = _fingerprint(source, quantization, version)
-    with _file_lock(target.parent / f"{target.name}.lock"):
-        if is_converted(target, fingerprint):
-            return target
-        for leftover in target.parent.glob(f".{target.name}-*"):  # interrupted conversions
-            shutil.rmtree(leftover, ignore_errors=True)
-        started = time.monotonic()
-        logger.info("Converting %s to CTranslate2 %s (once)...", source, quantization)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-        try:
-            convert(source, tmp, quantization)
-            (tmp / MARKER).write_text(json.dumps(fingerprint))
-            if target.exists():
-                shutil.rmtree(target)
-            tmp.chmod(0o755)
-            tmp.rename(target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        logger.info("Converted in %.1f s -> %s", time.monotonic() - started, target)
-    return target
-
-
 def length_groups(requests: Sequence[GenerationRequest]) -> list[list[int]]:
     """Indices of `requests` split into groups whose prompt lengths differ by at most half the
     new-token budget.
@@ -143,6 +78,19 @@ def length_groups(requests: Sequence[GenerationRequest]) -> list[list[int]]:
                 continue
         groups.append([i])
     return groups
+
+
+def prefix_groups(requests: Sequence[GenerationRequest]) -> dict[tuple[int, ...], list[int]]:
+    """Indices of `requests` by shared prefix (an empty tuple: no prefix), in first-seen order."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, request in enumerate(requests):
+        groups.setdefault(request.prefix, []).append(i)
+    return groups
+
+
+def _after(request: GenerationRequest, prefix_len: int) -> GenerationRequest:
+    """`request` with its prompt after the prefix (for grouping by the length still to read)."""
+    return GenerationRequest(request.prompt_ids[prefix_len:], request.max_new_tokens)
 
 
 class CTranslate2Backend:
@@ -187,17 +135,25 @@ class CTranslate2Backend:
         self._stop_ids = stop_token_ids(tokenizer)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
-        """Generate for `requests` in sub-batches of similar prompt length (`length_groups`)."""
+        """Generate for `requests` in sub-batches sharing a prefix (`prefix_groups`) and of
+        similar length after it (`length_groups`)."""
         outputs: dict[int, GenerationOutput] = {}
-        for group in length_groups(requests):
-            for i, out in zip(group, self._generate([requests[i] for i in group]), strict=True):
-                outputs[i] = out
+        for prefix, members in prefix_groups(requests).items():
+            suffixes = [_after(requests[i], len(prefix)) for i in members]
+            for group in length_groups(suffixes):
+                batch = [requests[members[j]] for j in group]
+                for j, out in zip(group, self._generate(batch, prefix), strict=True):
+                    outputs[members[j]] = out
         return [outputs[i] for i in range(len(requests))]
 
-    def _generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
+    def _generate(
+        self, requests: Sequence[GenerationRequest], prefix: tuple[int, ...] = ()
+    ) -> list[GenerationOutput]:
         if not requests:
             return []
-        tokens = [self.tokenizer.convert_ids_to_tokens(list(r.prompt_ids)) for r in requests]
+        convert = self.tokenizer.convert_ids_to_tokens
+        tokens = [convert(list(r.prompt_ids[len(prefix) :])) for r in requests]
+        static = {"static_prompt": convert(list(prefix)), "cache_static_prompt": True}
         logprobs: list[list[float]] = [[] for _ in requests]
         streams = text_streams(requests, self.tokenizer, self._stop_ids)
 
@@ -220,6 +176,7 @@ class CTranslate2Backend:
             beam_size=1,
             return_scores=True,  # per-step log_prob in the callback
             callback=record,
+            **(static if prefix else {}),
         )
         seconds = time.monotonic() - started
         outputs = []

@@ -1,5 +1,13 @@
 """transformers backends: the loaded model as is (fp32 on CPU, bf16/fp16 on CUDA), or with its
-Linear layers quantized to int8 by `torch.ao.quantization.quantize_dynamic` (CPU only)."""
+Linear layers quantized to int8 by `torch.ao.quantization.quantize_dynamic` (CPU only).
+
+Prefix reuse: when every request of a batch has the same non-empty `GenerationRequest.prefix`,
+the model state after it comes from a `PrefixCache` (computed once, batch of one) and `generate`
+computes only the rest. Shorter prompts are then padded between the prefix and the suffix
+(ids: prefix, pads, suffix; mask: 1s, 0s, 1s): `generate` derives positions from the mask's
+cumulative sum, so each suffix continues right after the prefix, and it feeds the model only the
+ids after the cached ones. Without a shared prefix, prompts are left-padded as before.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from nlp.inference.prefix_cache import PrefixCache
 from nlp.inference.streaming import TextStream, text_streams
 from nlp.inference.types import (
     BackendUnavailableError,
@@ -81,8 +90,24 @@ class RowStreamer:
         pass
 
 
+def padded(
+    requests: Sequence[GenerationRequest], pad: int, cut: int
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Prompt ids and attention masks of one width: the pads (masked) go after each prompt's
+    first `cut` tokens (the cached prefix), so with `cut` 0 it is plain left padding."""
+    width = max(len(r.prompt_ids) for r in requests)
+    ids, mask = [], []
+    for request in requests:
+        head, tail = list(request.prompt_ids[:cut]), list(request.prompt_ids[cut:])
+        gap = width - len(request.prompt_ids)
+        ids.append(head + [pad] * gap + tail)
+        mask.append([1] * len(head) + [0] * gap + [1] * len(tail))
+    return ids, mask
+
+
 class TransformersBackend:
-    """Greedy batched `generate` on a transformers causal LM (left padding)."""
+    """Greedy batched `generate` on a transformers causal LM (left padding; a shared prompt
+    prefix's model state computed once, see the module docstring)."""
 
     def __init__(self, model: Any, tokenizer: Any, device: str, *, label: str) -> None:
         self.model = model
@@ -93,6 +118,7 @@ class TransformersBackend:
         self._stop_ids = stop_token_ids(tokenizer)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
+        self.prefix_cache = PrefixCache(model, device)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
         import torch
@@ -102,13 +128,16 @@ class TransformersBackend:
             return []
         pad = int(self.tokenizer.pad_token_id)
         width = max(len(r.prompt_ids) for r in requests)
-        ids = [[pad] * (width - len(r.prompt_ids)) + list(r.prompt_ids) for r in requests]
-        mask = [[0] * (width - len(r.prompt_ids)) + [1] * len(r.prompt_ids) for r in requests]
         budget = max(r.max_new_tokens for r in requests)
         recorder = ChosenTokenLogProbs()
         streams = text_streams(requests, self.tokenizer, self._stop_ids)
         streamer = RowStreamer(streams) if any(streams) else None
         started = time.monotonic()
+        prefix = requests[0].prefix
+        shared = bool(prefix) and all(r.prefix == prefix for r in requests)
+        state = self.prefix_cache.state(prefix, len(requests)) if shared else None
+        ids, mask = padded(requests, pad, len(prefix) if state is not None else 0)
+        reuse = {} if state is None else {self.prefix_cache.argument: state}
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=torch.tensor(ids, device=self.device),
@@ -123,6 +152,7 @@ class TransformersBackend:
                 pad_token_id=pad,
                 logits_processor=LogitsProcessorList([recorder]),
                 streamer=streamer,
+                **reuse,
             )
         seconds = time.monotonic() - started
         results = []

@@ -40,12 +40,23 @@ class GenerationRequest:
 
     `on_text`, when set, receives the decoded text so far as tokens are generated (streaming);
     a failing callback is logged and dropped, never failing the generation.
+    `prefix_len` says that the first tokens of the prompt are a fixed prefix many requests
+    share (the system prompt and the worked example): backends that can keep the model state
+    after it compute it once and reuse it (0: no shared prefix).
     """
 
     prompt_ids: tuple[int, ...]
     max_new_tokens: int
     min_new_tokens: int = 0
     on_text: PartialText | None = field(default=None, compare=False, repr=False)
+    prefix_len: int = 0
+
+    @property
+    def prefix(self) -> tuple[int, ...]:
+        """The shared prefix, when it leaves at least one prompt token after it (else empty)."""
+        if 0 < self.prefix_len < len(self.prompt_ids):
+            return self.prompt_ids[: self.prefix_len]
+        return ()
 
     @property
     def group(self) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nlp.prompts import NO_ANSWER, SYSTEM_PROMPT, language_name, user_prompt
+from nlp.prompts import fixed_messages, user_prompt
 from nlp.translation.instruct import build_messages as translation_prompt
 
 
@@ -37,9 +37,8 @@ def dialogue_messages(
     question: str, passages: Sequence[dict[str, Any]], *, language: str | None
 ) -> list[dict[str, str]]:
     """System rules, the passages and the customer's question, without the worked example."""
-    system = SYSTEM_PROMPT.format(language=language_name(language), no_answer=NO_ANSWER)
     sources = format_passages(passages)
     return [
-        {"role": "system", "content": system},
+        fixed_messages()[0],
         {"role": "user", "content": user_prompt(sources, question, language)},
     ]

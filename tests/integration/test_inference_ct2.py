@@ -102,3 +102,29 @@ def test_translator_uses_the_configured_backend_and_batches_threads(cache_dir: P
     assert batcher.name == "ctranslate2 float32 (cpu)"
     assert max(batcher.batch_sizes) > 1
     assert together == one_by_one
+
+
+def test_ct2_reuses_the_fixed_prefix_without_changing_the_output(
+    loaded: LoadedModel, cache_dir: Path
+) -> None:
+    """Draft prompts with their rules and example as a `static_prompt`: same tokens as the
+    whole prompt read every time, alone and in a batch of different suffix lengths."""
+    from nlp.drafting import fixed_prefix, shared_prefix_len
+    from nlp.prompts import build_messages
+
+    options = InferenceOptions(backend="ctranslate2", compute_type="float32")
+    ct2 = build_backend(loaded, options, cache_dir=cache_dir)
+    prefix = fixed_prefix(loaded.tokenizer)
+    prompts = [
+        encode_chat(loaded.tokenizer, build_messages(q, PASSAGES[:n], language="en"))
+        for q, n in (("How much is Premium?", 2), ("How do I reset my password?", 1))
+    ]
+    assert all(shared_prefix_len(p, prefix) == len(prefix) for p in prompts)
+    plain = [GenerationRequest(p, 16) for p in prompts]
+    reused = [GenerationRequest(p, 16, prefix_len=len(prefix)) for p in prompts]
+    expected = [ct2.generate([r])[0] for r in plain]
+    for got in ([ct2.generate([r])[0] for r in reused], ct2.generate(reused)):
+        assert [g.token_ids for g in got] == [e.token_ids for e in expected]
+        assert [g.prompt_tokens for g in got] == [len(p) for p in prompts]
+        for g, e in zip(got, expected, strict=True):
+            assert g.logprobs == pytest.approx(e.logprobs, abs=2e-3)

@@ -87,3 +87,16 @@ def test_a_folder_without_its_marker_is_converted_again(source: Path, tmp_path: 
     convert_once(source, "int8", tmp_path, convert=convert, version="4.8")
     assert convert.calls == 1
     assert (target / "model.bin").read_bytes() == b"my-model:int8"
+
+
+def test_requests_group_by_their_shared_prefix() -> None:
+    from nlp.inference import GenerationRequest
+    from nlp.inference.ct2 import prefix_groups
+
+    a = GenerationRequest((1, 2, 3, 4), 4, prefix_len=2)
+    b = GenerationRequest((1, 2, 9), 4, prefix_len=2)
+    c = GenerationRequest((1, 2, 3, 4), 4)  # no prefix
+    d = GenerationRequest((1, 2), 4, prefix_len=2)  # nothing after it: read whole
+    e = GenerationRequest((7, 8, 9), 4, prefix_len=1)
+    assert a.prefix == (1, 2) and d.prefix == () and c.prefix == ()
+    assert prefix_groups([a, b, c, d, e]) == {(1, 2): [0, 1], (): [2, 3], (7,): [4]}

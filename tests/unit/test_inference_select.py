@@ -40,7 +40,7 @@ def tiny(family: str = "llama") -> LoadedModel:
         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64,
         **(extra if family == "gpt_neo" else {}),
     )  # fmt: skip
-    model = AutoModelForCausalLM.from_config(config).eval()
+    model = AutoModelForCausalLM.from_config(config).eval()  # type: ignore[no-untyped-call]
     return LoadedModel(model, TinyTokenizer(), f"tiny-{family}", "cpu", source="")
 
 

@@ -16,6 +16,7 @@ from nlp.prompts import (
     strip_invisible,
     ungrounded_numbers,
 )
+from retrieval.types import Hit
 from tests.fakes_nlp import PASSWORDS, PLANS
 
 
@@ -25,7 +26,8 @@ def test_messages_carry_rules_example_history_passages_and_question() -> None:
     roles = [m["role"] for m in messages]
     assert roles == ["system", "user", "assistant", "user", "assistant", "user"]
     system = messages[0]["content"]
-    assert "Spanish" in system and NO_ANSWER in system and "[1]" in system
+    assert NO_ANSWER in system and "[1]" in system
+    assert "Spanish" not in system  # named in the last message only: the start is shared
     assert messages[2]["content"] == EXAMPLE_ANSWER  # the worked example precedes the chat
     assert messages[3]["content"] == "What does Premium include?"
     last = messages[-1]["content"]
@@ -97,3 +99,16 @@ def test_numbers_missing_from_the_passages_are_reported() -> None:
     passages = ["Premium costs 1,200 euros a year or 49 euros a month."]
     assert ungrounded_numbers("It costs 1200 euros [1] or 49 [2].", passages) == []
     assert ungrounded_numbers("It costs 59 euros [1].", passages) == ["59"]
+
+
+def test_every_draft_prompt_opens_with_the_same_fixed_messages() -> None:
+    """The reply language is named only in the last message, so the rules and the worked
+    example are a prefix every draft shares (backends reuse its model state)."""
+    from nlp.prompts import FIXED_MESSAGES, build_messages, fixed_messages
+
+    hits = [Hit("d", "d#0", "d.md", "Plans", 0.9, "Premium costs 49 EUR.")]
+    sv = build_messages("Vad kostar Premium?", hits, language="sv")
+    de = build_messages("Was kostet Premium?", hits, language="de")
+    assert sv[:FIXED_MESSAGES] == de[:FIXED_MESSAGES] == fixed_messages()
+    assert "Answer in Swedish" in sv[-1]["content"]
+    assert "Answer in German" in de[-1]["content"]
