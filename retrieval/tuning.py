@@ -5,6 +5,9 @@ should score its own passage above every other passage in the batch. The word-em
 stays frozen: it is most of a multilingual model's weights, and keeping it fixed keeps the
 languages and words the pairs never mention where they were. The result is a model folder that
 `PARLEY_EMBEDDING_MODEL=<folder>` loads with `TransformersEmbedder`.
+
+`epochs` is a maximum: a share of the passages (with all their queries) is held out, scored after
+every epoch, and the best epoch's weights are the ones saved (`retrieval/tuning_eval.py`).
 """
 
 from __future__ import annotations
@@ -16,80 +19,28 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.errors import InvalidInputError, ModelUnavailableError
 from retrieval.embedders import BUILTIN_PREFIX, minilm_folder, needs_e5_prefixes, read_prompts
+from retrieval.tuning_data import TrainingPair as TrainingPair  # re-exported
+from retrieval.tuning_data import TuningConfig as TuningConfig
+from retrieval.tuning_data import TuningReport as TuningReport
+from retrieval.tuning_data import read_pairs as read_pairs
+from retrieval.tuning_eval import (
+    EpochScore,
+    EpochSelector,
+    ValidationSet,
+    encode,
+    split_for_validation,
+)
 
 logger = logging.getLogger(__name__)
 
 TUNING_FILE = "parley_tuning.json"
 PROMPTS_FILE = "config_sentence_transformers.json"
-
-
-@dataclass(frozen=True)
-class TrainingPair:
-    """A query and the passage that answers it."""
-
-    query: str
-    passage: str
-
-
-@dataclass
-class TuningConfig:
-    """Training settings; the defaults suit a few hundred pairs on a small CPU."""
-
-    epochs: int = 2
-    batch_size: int = 32
-    learning_rate: float = 5e-5
-    warmup_ratio: float = 0.1
-    scale: float = 20.0  # cosine similarities x scale are the logits, as in sentence-transformers
-    max_query_tokens: int = 64
-    max_passage_tokens: int = 256
-    freeze_word_embeddings: bool = True
-    seed: int = 13
-
-
-@dataclass
-class TuningReport:
-    """What a tuning run did; also written to `parley_tuning.json` in the model folder."""
-
-    base_model: str
-    pairs: int
-    steps: int
-    seconds: float
-    config: TuningConfig
-    losses: list[float] = field(default_factory=list)
-
-
-def read_pairs(path: Path) -> list[TrainingPair]:
-    """Pairs from JSONL: `{"query", "passage"}` or FAQ rows `{"question", "answer"}` (or q/a)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"{path}: cannot read training pairs ({exc})") from exc
-    pairs = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = {str(k).lower(): v for k, v in json.loads(line).items()}
-        except (ValueError, AttributeError) as exc:
-            raise InvalidInputError(f"{path} line {number}: not a JSON object ({exc})") from exc
-        query = row.get("query", row.get("question", row.get("q")))
-        passage = row.get("passage", row.get("answer", row.get("a")))
-        if not isinstance(query, str) or not isinstance(passage, str):
-            raise InvalidInputError(
-                f'{path} line {number}: expected {{"query": ..., "passage": ...}} '
-                'or {"question": ..., "answer": ...}'
-            )
-        if query.strip() and passage.strip():
-            pairs.append(TrainingPair(query.strip(), passage.strip()))
-    if not pairs:
-        raise InvalidInputError(f"{path}: no training pairs")
-    return pairs
 
 
 def resolve_base_model(model: str, work_dir: Path) -> Path:
@@ -113,21 +64,36 @@ def tune_embedder(
 ) -> TuningReport:
     """Fine-tune `base_model` on `pairs` and save the tuned model folder to `out_dir`."""
     config = config or TuningConfig()
+    if config.epochs < 1 or not 0 <= config.validation_fraction < 1:
+        raise InvalidInputError("Tuning needs epochs >= 1 and 0 <= validation_fraction < 1.")
     if len({p.passage for p in pairs}) < 2:
         raise InvalidInputError("Tuning needs pairs with at least 2 different passages.")
     started = time.perf_counter()
+    train, validation, note = split_for_validation(
+        group_by_passage(pairs), config.validation_fraction, config.seed
+    )
+    if validation is None and config.validation_fraction > 0:
+        logger.info("Training on all pairs for %d epochs, none held out: %s", config.epochs, note)
     with tempfile.TemporaryDirectory(prefix="parley-tune-") as tmp:
         folder = resolve_base_model(base_model, Path(tmp))
         model, tokenizer, pooling, prompts = _load_for_training(folder, base_model)
-        losses = train_contrastive(model, tokenizer, pooling, prompts, pairs, config, progress)
-        _save(model, tokenizer, folder, out_dir, (pooling, *prompts))
+        how = (pooling, *prompts)
+        run = train_contrastive(model, tokenizer, how, train, config, progress, validation)
+        _save(model, tokenizer, folder, out_dir, how)
+    held_out = len(validation.queries) if validation else 0
     report = TuningReport(
         base_model=base_model,
         pairs=len(pairs),
-        steps=len(losses),
+        steps=len(run.losses),
         seconds=round(time.perf_counter() - started, 1),
         config=config,
-        losses=[round(x, 4) for x in losses],
+        losses=[round(x, 4) for x in run.losses],
+        train_pairs=len(pairs) - held_out,
+        validation_pairs=held_out,
+        validation_passages=validation.held_out_passages if validation else 0,
+        validation=run.scores,
+        chosen_epoch=run.chosen_epoch,
+        validation_note=note,
     )
     (out_dir / TUNING_FILE).write_text(json.dumps(asdict(report), indent=2), encoding="utf-8")
     return report
@@ -153,16 +119,29 @@ def _load_for_training(folder: Path, base_model: str) -> tuple[Any, Any, str, tu
     return model, tokenizer, read_pooling(str(folder), True), prompts
 
 
+@dataclass
+class TrainingRun:
+    """The loss of every step, the validation figures of every epoch and the epoch kept."""
+
+    losses: list[float]
+    scores: list[EpochScore]
+    chosen_epoch: int
+
+
 def train_contrastive(
     model: Any,
     tokenizer: Any,
-    pooling: str,
-    prompts: tuple[str, str],
-    pairs: Sequence[TrainingPair],
+    how: tuple[str, str, str],
+    groups: Sequence[tuple[str, list[str]]],
     config: TuningConfig,
     progress: bool,
-) -> list[float]:
-    """In-batch-negatives training; returns the loss of every step."""
+    validation: ValidationSet | None = None,
+) -> TrainingRun:
+    """In-batch-negatives training on `groups` (passage, queries) for `config.epochs` epochs.
+
+    With a validation set, each epoch is scored on it and the best epoch's weights are put back
+    into `model` at the end; without one, the last epoch's weights stay.
+    """
     import torch
     from tqdm.auto import tqdm
 
@@ -171,45 +150,56 @@ def train_contrastive(
     word.weight.requires_grad_(not config.freeze_word_embeddings)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.01)
-    groups = group_by_passage(pairs)
     steps_per_epoch = len(groups) // config.batch_size + (len(groups) % config.batch_size > 1)
-    total = steps_per_epoch * config.epochs
+    total = steps_per_epoch * config.epochs  # the schedule spans every epoch, kept or not
     warmup = max(1, int(total * config.warmup_ratio))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / (total - warmup or 1)))
     )
     rng = random.Random(config.seed)
+    selector = EpochSelector(validation, config.epochs) if validation else None
     losses: list[float] = []
+    postfix: dict[str, str] = {}
     model.train()
     with tqdm(total=total, desc="Tuning", unit="step", disable=not progress) as bar:
         for _ in range(config.epochs):
-            for passages, queries, labels in _batches(groups, config.batch_size, rng):
-                q = _encode(
-                    model,
-                    tokenizer,
-                    pooling,
-                    [prompts[0] + t for t in queries],
-                    config.max_query_tokens,
-                )
-                d = _encode(
-                    model,
-                    tokenizer,
-                    pooling,
-                    [prompts[1] + t for t in passages],
-                    config.max_passage_tokens,
-                )
-                logits = q @ d.T * config.scale
-                loss: Any = torch.nn.functional.cross_entropy(logits, torch.tensor(labels))
+            for batch in _batches(groups, config.batch_size, rng):
+                loss: Any = _batch_loss(model, tokenizer, how, batch, config)
                 optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 optimizer.step()
                 scheduler.step()
                 losses.append(loss.item())
-                bar.set_postfix(loss=f"{losses[-1]:.3f}")
+                postfix["loss"] = f"{losses[-1]:.3f}"
+                bar.set_postfix(postfix)
                 bar.update()
+            if selector is not None:
+                score = selector.after_epoch(model, tokenizer, how, config)
+                postfix.update(val_r5=f"{score.recall_at_5:.3f}", val_mrr=f"{score.mrr:.3f}")
+                bar.set_postfix(postfix)
+    chosen = selector.restore(model) if selector else config.epochs
     model.eval()
-    return losses
+    return TrainingRun(losses, selector.scores if selector else [], chosen)
+
+
+def _batch_loss(
+    model: Any,
+    tokenizer: Any,
+    how: tuple[str, str, str],
+    batch: tuple[list[str], list[str], list[int]],
+    config: TuningConfig,
+) -> Any:
+    import torch
+
+    pooling, query_prompt, passage_prompt = how
+    passages, queries, labels = batch
+    q_texts = [query_prompt + t for t in queries]
+    q = encode(model, tokenizer, pooling, q_texts, config.max_query_tokens)
+    d_texts = [passage_prompt + t for t in passages]
+    d = encode(model, tokenizer, pooling, d_texts, config.max_passage_tokens)
+    logits = q @ d.T * config.scale
+    return torch.nn.functional.cross_entropy(logits, torch.tensor(labels))
 
 
 def group_by_passage(pairs: Sequence[TrainingPair]) -> list[tuple[str, list[str]]]:
@@ -235,19 +225,6 @@ def _batches(
             continue
         labels = [i for i, (_, queries) in enumerate(chunk) for _ in queries]
         yield [p for p, _ in chunk], [q for _, queries in chunk for q in queries], labels
-
-
-def _encode(model: Any, tokenizer: Any, pooling: str, texts: list[str], max_len: int) -> Any:
-    import torch
-
-    batch = tokenizer(texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
-    hidden = model(**batch).last_hidden_state
-    if pooling == "cls":
-        pooled = hidden[:, 0]
-    else:
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-    return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
 
 def _save(model: Any, tokenizer: Any, base: Path, out_dir: Path, how: tuple[str, str, str]) -> None:

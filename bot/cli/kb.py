@@ -132,7 +132,21 @@ def tune(
     base: str | None = typer.Option(
         None, "--base", help="Model to start from (default: PARLEY_EMBEDDING_MODEL)."
     ),
-    epochs: int = typer.Option(2, "--epochs", min=1, max=50),
+    epochs: int = typer.Option(
+        4,
+        "--epochs",
+        min=1,
+        max=50,
+        help="Maximum number of epochs; the best epoch on the held-out pairs is kept.",
+    ),
+    validation_fraction: float = typer.Option(
+        0.1,
+        "--validation-fraction",
+        min=0.0,
+        max=0.5,
+        help="Share of the passages (with all their questions) held out to choose the epoch; "
+        "needs at least 20 held-out passages, else all pairs are trained on. 0 disables.",
+    ),
     batch_size: int = typer.Option(32, "--batch-size", min=2, max=512),
     learning_rate: float = typer.Option(5e-5, "--lr", min=0.0),
 ) -> None:
@@ -144,12 +158,26 @@ def tune(
 
     settings = get_settings(kb_dir=kb)
     base_model = base or settings.embedding_model
-    config = TuningConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
+    config = TuningConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        validation_fraction=validation_fraction,
+    )
     report = tune_embedder(base_model, read_pairs(pairs), out, config)
     typer.echo(
-        f"tuned {base_model} on {report.pairs} pairs ({report.steps} steps, "
-        f"{report.seconds:.0f} s) -> {out}"
+        f"tuned {base_model} on {report.train_pairs} of {report.pairs} pairs "
+        f"({report.steps} steps, {report.seconds:.0f} s) -> {out}"
     )
+    chosen = report.chosen
+    if chosen is None:
+        typer.echo(f"kept epoch {report.chosen_epoch} (the last): {report.validation_note}")
+    else:
+        typer.echo(
+            f"kept epoch {chosen.epoch} of {epochs}: recall@5 {chosen.recall_at_5:.3f}, "
+            f"MRR {chosen.mrr:.3f} on {report.validation_pairs} held-out questions "
+            f"({report.validation_passages} passages)"
+        )
     typer.echo(
         f"use it: PARLEY_EMBEDDING_MODEL={out} parley kb ingest PATH... --rebuild "
         f"--kb {settings.knowledge_base_dir}",

@@ -1,4 +1,4 @@
-"""Training-pair reading and batching for `parley kb tune` (no models)."""
+"""Training-pair reading, batching and the validation split for `parley kb tune` (no models)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from bot.errors import InvalidInputError
 from retrieval.embedders import read_prompts
 from retrieval.tuning import TrainingPair, _batches, group_by_passage, read_pairs, tune_embedder
+from retrieval.tuning_eval import EpochScore, EpochSelector, ValidationSet, split_for_validation
 
 
 def test_read_pairs_accepts_query_passage_and_faq_rows(tmp_path: Path) -> None:
@@ -73,3 +74,70 @@ def test_tuning_needs_two_different_passages(tmp_path: Path) -> None:
     pairs = [TrainingPair("q1", "same passage"), TrainingPair("q2", "same passage")]
     with pytest.raises(InvalidInputError, match="at least 2 different passages"):
         tune_embedder("builtin:all-minilm-l6-v2", pairs, tmp_path / "out")
+
+
+def _faq_pairs(passages: int) -> list[TrainingPair]:
+    return [
+        TrainingPair(f"question {i} in {lang}", f"passage {i}")
+        for i in range(passages)
+        for lang in ("en", "sv")
+    ]
+
+
+def test_validation_split_holds_out_whole_passages_deterministically() -> None:
+    pairs = _faq_pairs(100)
+    train, held_out, note = split_for_validation(group_by_passage(pairs), 0.2, seed=13)
+    assert held_out is not None and note == ""
+    assert held_out.held_out_passages == 20 and len(held_out.queries) == 40
+    train_passages = {p for p, _ in train}
+    gold_passages = {held_out.passages[g] for g in held_out.gold}
+    assert len(gold_passages) == 20 and not train_passages & gold_passages
+    assert train_passages | gold_passages == {p.passage for p in pairs}
+    # every held-out query comes with its own passage; no training query is held out
+    trained_queries = {q for _, qs in train for q in qs}
+    for query, gold in zip(held_out.queries, held_out.gold, strict=True):
+        assert held_out.passages[gold] == f"passage {query.split()[1]}"
+        assert query not in trained_queries
+    # the index searched holds every passage once
+    assert sorted(held_out.passages) == sorted({p.passage for p in pairs})
+    # same seed, any pair order: the same split; another seed: another split
+    again = split_for_validation(group_by_passage(pairs[::-1]), 0.2, seed=13)[1]
+    assert again is not None and set(again.queries) == set(held_out.queries)
+    other = split_for_validation(group_by_passage(pairs), 0.2, seed=14)[1]
+    assert other is not None and set(other.queries) != set(held_out.queries)
+
+
+@pytest.mark.parametrize(
+    ("passages", "fraction", "reason"),
+    [
+        (100, 0.0, "validation is off"),
+        (150, 0.1, "15 held out, fewer than the 20 needed"),
+    ],
+)
+def test_validation_split_falls_back_to_training_on_everything(
+    passages: int, fraction: float, reason: str
+) -> None:
+    groups = group_by_passage(_faq_pairs(passages))
+    train, held_out, note = split_for_validation(groups, fraction, seed=13)
+    assert held_out is None and train == groups and reason in note
+
+
+def test_epoch_selector_restores_the_best_epoch_and_keeps_the_earlier_of_a_tie() -> None:
+    import torch
+
+    embedding, linear = torch.nn.Embedding(5, 3), torch.nn.Linear(3, 2)
+    model = torch.nn.Sequential(embedding, linear)
+    embedding.weight.requires_grad_(False)  # frozen, as the word embeddings are
+    validation = ValidationSet(["q"], [0], ["p"], 1)
+    selector = EpochSelector(validation, epochs=4)
+    weights = []
+    for epoch, mrr in enumerate([0.50, 0.70, 0.70, 0.60], start=1):
+        with torch.no_grad():
+            linear.weight.add_(1.0)
+        weights.append(linear.weight.detach().clone())
+        selector.offer(EpochScore(epoch, 0.9, mrr), model)
+    assert selector.best == EpochScore(2, 0.9, 0.70)
+    frozen = embedding.weight.detach().clone()
+    assert selector.restore(model) == 2
+    assert torch.equal(linear.weight, weights[1])
+    assert torch.equal(embedding.weight, frozen)
