@@ -93,9 +93,9 @@ def encode_chat(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[int, ..
     return tuple(int(i) for i in tokenizer(str(text), add_special_tokens=False)["input_ids"])
 
 
-def fixed_prefix(tokenizer: Any) -> tuple[int, ...]:
-    """Token ids every draft prompt starts with: the rules and the worked example."""
-    text = tokenizer.apply_chat_template(fixed_messages(), tokenize=False)
+def fixed_prefix(tokenizer: Any, language: str | None = "en") -> tuple[int, ...]:
+    """Token ids every draft prompt in `language` starts with: the rules and the worked example."""
+    text = tokenizer.apply_chat_template(fixed_messages(language), tokenize=False)
     return tuple(int(i) for i in tokenizer(str(text), add_special_tokens=False)["input_ids"])
 
 
@@ -133,7 +133,7 @@ class LLMDrafter:
         self.max_new_tokens = max_new_tokens
         self.min_new_tokens = min_new_tokens  # benchmarks only: fixes the answer length
         self.max_context_chars = max_context_chars
-        self._prefix: tuple[int, ...] | None = None
+        self._prefixes: dict[str | None, tuple[int, ...]] = {}  # per reply language
 
     def count_tokens(self, text: str) -> int:
         """Number of tokens `text` takes in this model's tokenizer."""
@@ -184,6 +184,12 @@ class LLMDrafter:
             chars = max(MIN_PASSAGE_CHARS, chars - 4 * (len(ids) - limit) - 100)
             logger.info("Draft prompt over the context (%d tokens): passages cut", len(ids))
 
+    def prefix_len(self, ids: Sequence[int], language: str | None) -> int:
+        """How many of `ids` are the fixed prefix of drafts in `language` (0: none)."""
+        if language not in self._prefixes:
+            self._prefixes[language] = fixed_prefix(self.tokenizer, language)
+        return shared_prefix_len(ids, self._prefixes[language])
+
     def draft(
         self,
         question: str,
@@ -200,13 +206,11 @@ class LLMDrafter:
         if on_text is not None:
             notify(on_text, "")
             partial = partial_answers(on_text, [hit.title for hit in hits])
-        if self._prefix is None:
-            self._prefix = fixed_prefix(self.tokenizer)
         gen = self.generate_ids(
             ids,
             max_new_tokens=self.max_new_tokens,
             on_text=partial,
-            prefix_len=shared_prefix_len(ids, self._prefix) if self.reuse_prefix else 0,
+            prefix_len=self.prefix_len(ids, language) if self.reuse_prefix else 0,
         )
         logger.info(
             "Drafted %d tokens in %.1f s (%d prompt tokens, p=%.2f, %s)",

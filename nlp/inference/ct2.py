@@ -29,6 +29,7 @@ from nlp.inference.types import (
     GenerationOutput,
     GenerationRequest,
     first_stop,
+    prefix_groups,
 )
 
 logger = logging.getLogger(__name__)
@@ -77,14 +78,6 @@ def length_groups(requests: Sequence[GenerationRequest]) -> list[list[int]]:
                 group.append(i)
                 continue
         groups.append([i])
-    return groups
-
-
-def prefix_groups(requests: Sequence[GenerationRequest]) -> dict[tuple[int, ...], list[int]]:
-    """Indices of `requests` by shared prefix (an empty tuple: no prefix), in first-seen order."""
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for i, request in enumerate(requests):
-        groups.setdefault(request.prefix, []).append(i)
     return groups
 
 

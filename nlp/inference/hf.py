@@ -24,6 +24,7 @@ from nlp.inference.types import (
     GenerationOutput,
     GenerationRequest,
     first_stop,
+    prefix_groups,
 )
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,17 @@ class TransformersBackend:
         self.prefix_cache = PrefixCache(model, device)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
+        """One `generate` per shared prefix in the batch (one in all when reuse is off)."""
+        groups = prefix_groups(requests)
+        if len(groups) < 2 or not self.prefix_cache.supported:
+            return self._generate(requests)
+        outputs: dict[int, GenerationOutput] = {}
+        for members in groups.values():
+            done = self._generate([requests[i] for i in members])
+            outputs.update(zip(members, done, strict=True))
+        return [outputs[i] for i in range(len(requests))]
+
+    def _generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
         import torch
         from transformers import LogitsProcessorList
 

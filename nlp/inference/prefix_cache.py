@@ -45,7 +45,7 @@ class PrefixCache:
     `computed` counts the forward passes over a prefix, `hits` the times a kept state was reused.
     """
 
-    def __init__(self, model: Any, device: str, *, capacity: int = 4) -> None:
+    def __init__(self, model: Any, device: str, *, capacity: int = 16) -> None:
         self.model = model
         self.device = device
         self.capacity = capacity
@@ -59,6 +59,11 @@ class PrefixCache:
 
     def __len__(self) -> int:
         return len(self._states)
+
+    @property
+    def supported(self) -> bool:
+        """Whether this model's prefix state can be reused (False once found not to be)."""
+        return self._supported
 
     def state(self, prefix: tuple[int, ...], rows: int) -> Any | None:
         """A new `DynamicCache` with the state after `prefix` in each of `rows` rows, for

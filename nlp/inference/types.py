@@ -117,6 +117,14 @@ class InferenceOptions:
         )
 
 
+def prefix_groups(requests: Sequence[GenerationRequest]) -> dict[tuple[int, ...], list[int]]:
+    """Indices of `requests` by shared prefix (an empty tuple: no prefix), in first-seen order."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, request in enumerate(requests):
+        groups.setdefault(request.prefix, []).append(i)
+    return groups
+
+
 def first_stop(token_ids: Sequence[int], stop_ids: Sequence[int]) -> int:
     """Index of the first stop token in `token_ids` (its length when there is none)."""
     stops = set(stop_ids)

@@ -39,6 +39,6 @@ def dialogue_messages(
     """System rules, the passages and the customer's question, without the worked example."""
     sources = format_passages(passages)
     return [
-        fixed_messages()[0],
+        fixed_messages(language)[0],
         {"role": "user", "content": user_prompt(sources, question, language)},
     ]

@@ -114,7 +114,7 @@ def test_ct2_reuses_the_fixed_prefix_without_changing_the_output(
 
     options = InferenceOptions(backend="ctranslate2", compute_type="float32")
     ct2 = build_backend(loaded, options, cache_dir=cache_dir)
-    prefix = fixed_prefix(loaded.tokenizer)
+    prefix = fixed_prefix(loaded.tokenizer, "en")
     prompts = [
         encode_chat(loaded.tokenizer, build_messages(q, PASSAGES[:n], language="en"))
         for q, n in (("How much is Premium?", 2), ("How do I reset my password?", 1))

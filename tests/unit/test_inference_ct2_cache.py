@@ -91,7 +91,7 @@ def test_a_folder_without_its_marker_is_converted_again(source: Path, tmp_path: 
 
 def test_requests_group_by_their_shared_prefix() -> None:
     from nlp.inference import GenerationRequest
-    from nlp.inference.ct2 import prefix_groups
+    from nlp.inference.types import prefix_groups
 
     a = GenerationRequest((1, 2, 3, 4), 4, prefix_len=2)
     b = GenerationRequest((1, 2, 9), 4, prefix_len=2)

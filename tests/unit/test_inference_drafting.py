@@ -71,3 +71,21 @@ def test_a_prompt_that_cannot_fit_is_refused_not_truncated() -> None:
     with pytest.raises(InvalidInputError, match="model reads at most 40"):
         drafter.draft("How much is it?", hits(400), language="en")
     assert backend.requests == []
+
+
+def test_drafts_mark_their_languages_fixed_prefix_for_reuse() -> None:
+    """Each draft carries the length of the rules + worked example of its reply language; a
+    template that does not reproduce that prefix (and the benchmarks' baseline) gets none."""
+    from nlp.drafting import fixed_prefix
+
+    backend = RecordingBackend(max_context=4000)
+    drafter = LLMDrafter(backend, max_new_tokens=50)
+    drafter.draft("How much is it?", hits(5), language="en")
+    drafter.draft("Was kostet das?", hits(5), language="de")
+    en, de = backend.requests
+    assert en.prefix_len == len(fixed_prefix(backend.tokenizer, "en")) > 0
+    assert de.prefix == de.prompt_ids[: len(fixed_prefix(backend.tokenizer, "de"))]
+    assert en.prefix != de.prefix  # "English" and "German" differ in length here
+    plain = LLMDrafter(backend, max_new_tokens=50, reuse_prefix=False)
+    plain.draft("How much is it?", hits(5), language="en")
+    assert backend.requests[-1].prefix_len == 0

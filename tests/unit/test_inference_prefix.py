@@ -74,7 +74,7 @@ def test_suffixes_of_different_lengths_match_without_the_prefix(family: str) -> 
     assert backend.prefix_cache.computed == 1
 
 
-def test_requests_with_different_prefixes_generate_as_before() -> None:
+def test_requests_with_different_prefixes_each_reuse_their_own() -> None:
     backend = tiny_backend("llama")
     mixed = [
         *requests([(5, 8, 2)], len(PREFIX)),
@@ -82,8 +82,8 @@ def test_requests_with_different_prefixes_generate_as_before() -> None:
     ]
     plain = backend.generate([GenerationRequest(r.prompt_ids, 8, 8) for r in mixed])
     assert_same(backend.generate(mixed), plain)
-    assert backend.prefix_cache.computed == 0
-    assert len(backend.prefix_cache) == 0
+    assert backend.prefix_cache.computed == 2  # split by prefix: one generate per prefix
+    assert len(backend.prefix_cache) == 2
 
 
 def test_the_prefix_state_is_computed_once_and_kept_in_a_small_lru() -> None:
@@ -93,11 +93,11 @@ def test_the_prefix_state_is_computed_once_and_kept_in_a_small_lru() -> None:
     assert_same(second, first)  # generate did not write into the kept state
     cache = backend.prefix_cache
     assert (cache.computed, cache.hits, len(cache)) == (1, 1, 1)
-    for head in range(2, 7):  # five more prefixes: the oldest ones go
+    for head in range(2, 2 + cache.capacity):  # as many more prefixes: the oldest one goes
         backend.generate([GenerationRequest((head, *PREFIX, 5), 2, 0, prefix_len=4)])
-    assert (cache.computed, len(cache)) == (6, cache.capacity)
+    assert (cache.computed, len(cache)) == (1 + cache.capacity, cache.capacity)
     backend.generate(requests([(5,)], len(PREFIX)))
-    assert cache.computed == 7
+    assert cache.computed == 2 + cache.capacity
 
 
 def test_streamed_text_still_arrives_with_a_reused_prefix() -> None:

@@ -26,8 +26,7 @@ def test_messages_carry_rules_example_history_passages_and_question() -> None:
     roles = [m["role"] for m in messages]
     assert roles == ["system", "user", "assistant", "user", "assistant", "user"]
     system = messages[0]["content"]
-    assert NO_ANSWER in system and "[1]" in system
-    assert "Spanish" not in system  # named in the last message only: the start is shared
+    assert "Spanish" in system and NO_ANSWER in system and "[1]" in system
     assert messages[2]["content"] == EXAMPLE_ANSWER  # the worked example precedes the chat
     assert messages[3]["content"] == "What does Premium include?"
     last = messages[-1]["content"]
@@ -101,14 +100,15 @@ def test_numbers_missing_from_the_passages_are_reported() -> None:
     assert ungrounded_numbers("It costs 59 euros [1].", passages) == ["59"]
 
 
-def test_every_draft_prompt_opens_with_the_same_fixed_messages() -> None:
-    """The reply language is named only in the last message, so the rules and the worked
-    example are a prefix every draft shares (backends reuse its model state)."""
+def test_every_draft_prompt_in_a_language_opens_with_the_same_fixed_messages() -> None:
+    """The rules and the worked example depend only on the reply language, so drafts in one
+    language share a prefix (backends reuse its model state)."""
     from nlp.prompts import FIXED_MESSAGES, build_messages, fixed_messages
 
     hits = [Hit("d", "d#0", "d.md", "Plans", 0.9, "Premium costs 49 EUR.")]
-    sv = build_messages("Vad kostar Premium?", hits, language="sv")
-    de = build_messages("Was kostet Premium?", hits, language="de")
-    assert sv[:FIXED_MESSAGES] == de[:FIXED_MESSAGES] == fixed_messages()
-    assert "Answer in Swedish" in sv[-1]["content"]
-    assert "Answer in German" in de[-1]["content"]
+    first = build_messages("Vad kostar Premium?", hits, language="sv")
+    second = build_messages("Hur byter jag lösenord?", hits[:0], language="sv")
+    german = build_messages("Was kostet Premium?", hits, language="de")
+    assert first[:FIXED_MESSAGES] == second[:FIXED_MESSAGES] == fixed_messages("sv")
+    assert german[:FIXED_MESSAGES] == fixed_messages("de") != fixed_messages("sv")
+    assert "Answer in Swedish" in first[-1]["content"]
