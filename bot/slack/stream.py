@@ -1,9 +1,10 @@
 """Slack streamer: a reply shown while it is drafted (`workers/streaming.py`).
 
-A placeholder ("Parley is typing…") is posted once drafting starts, then `chat.update` shows the
-text so far. The post takes its channel's slot (`ratelimit.py`) like any post; a busy channel or
-a 429 skips the update (`TransientError`), it is never queued. The final reply edits the same
-message through `SlackDeliverer` (`OutgoingMessage.replaces`).
+A placeholder ("✍️ …", the same in every language: the reply language is not known yet) is
+posted once drafting starts, then `chat.update` shows the text so far. The post takes its
+channel's slot (`ratelimit.py`) like any post; a busy channel or a 429 skips the update
+(`TransientError`), it is never queued. The final reply edits the same message through
+`SlackDeliverer` (`OutgoingMessage.replaces`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from workers.streaming import register_streamer
 
 log = logging.getLogger(__name__)
 
-PLACEHOLDER = "_Parley is typing…_"
+PLACEHOLDER = "✍️ …"
 IN_PROGRESS = " …"
 
 
