@@ -96,6 +96,16 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def publish_folder(tmp: Path, target: Path, marker: str, fingerprint: dict[str, Any]) -> None:
+    """Finish a conversion written into `tmp`: its marker file last, then rename it to `target`
+    (replacing an old copy). A crash before the rename leaves only `tmp`, never a half target."""
+    (tmp / marker).write_text(json.dumps(fingerprint))
+    if target.exists():
+        shutil.rmtree(target)
+    tmp.chmod(0o755)
+    tmp.rename(target)
+
+
 def _assemble_gguf(sources: list[Path], target: Path) -> None:
     """Concatenate the parts into one GGUF file, atomically (temp file, then rename)."""
     from tqdm import tqdm
@@ -131,11 +141,7 @@ def _convert_gguf(gguf: Path, target: Path, fingerprint: dict[str, Any]) -> None
     try:
         model.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
-        (tmp / _MARKER).write_text(json.dumps(fingerprint))
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.chmod(0o755)
-        tmp.rename(target)
+        publish_folder(tmp, target, _MARKER, fingerprint)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     logger.info("Converted %s in %.1f s -> %s", gguf.name, time.monotonic() - started, target)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nlp.builtin_models import _file_lock
+from nlp.builtin_models import _file_lock, publish_folder
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +78,7 @@ def convert_once(
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
         try:
             convert(source, tmp, quantization)
-            (tmp / MARKER).write_text(json.dumps(fingerprint))
-            if target.exists():
-                shutil.rmtree(target)
-            tmp.chmod(0o755)
-            tmp.rename(target)
+            publish_folder(tmp, target, MARKER, fingerprint)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         logger.info("Converted in %.1f s -> %s", time.monotonic() - started, target)
