@@ -21,6 +21,7 @@ measured in the same run, and runs alternate between backends prompt by prompt).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import tempfile
@@ -46,6 +47,8 @@ from retrieval.types import Hit
 DATA = Path(__file__).parent / "data"
 BACKENDS = {
     "transformers fp32": InferenceOptions(backend="transformers"),
+    "transformers bf16": InferenceOptions(backend="transformers", compute_type="bfloat16"),
+    "auto": InferenceOptions(),  # Parley's default on this device
     "torch int8 dynamic": InferenceOptions(backend="int8"),
     "ct2 float32": InferenceOptions(backend="ctranslate2", compute_type="float32"),
     "ct2 int8": InferenceOptions(backend="ctranslate2", compute_type="int8_float32"),
@@ -88,14 +91,45 @@ def translation_set(n: int) -> list[tuple[str, str, str]]:
     return out + [(p["en"], "en", "es") for p in phrases[:n]]
 
 
+def make_backend(loaded: Any, name: str, cache_dir: Path) -> Any:
+    """The backend `name` means here. "transformers fp32"/"bf16" run a copy of the model in
+    that dtype (on CUDA the loaded model is bf16, on CPU fp32), so baselines mean the same
+    thing on every device."""
+    import torch
+
+    from nlp.inference.hf import TransformersBackend
+
+    dtype = {"transformers fp32": torch.float32, "transformers bf16": torch.bfloat16}.get(name)
+    if dtype is None:
+        return build_backend(loaded, BACKENDS[name], cache_dir=cache_dir)
+    model = loaded.model
+    if model.dtype != dtype:
+        model = copy.deepcopy(model).to(dtype)
+    label = f"transformers {str(dtype).removeprefix('torch.')} ({loaded.device})"
+    return TransformersBackend(model, loaded.tokenizer, loaded.device, label=label)
+
+
 def linear_weights(model: Any) -> int:
     import torch
 
     return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
 
 
-def bandwidth_gbs() -> float:
-    """Sustained memory bandwidth: bytes read + written by a 512 MB numpy copy, best of 3."""
+def bandwidth_gbs(device: str = "cpu") -> float:
+    """Sustained memory bandwidth: bytes read + written by a 512 MB copy, best of 3."""
+    if device == "cuda":
+        import torch
+
+        a = torch.ones(128 << 20, device="cuda")
+        b = torch.empty_like(a)
+        best = float("inf")
+        for _ in range(3):
+            torch.cuda.synchronize()
+            started = time.perf_counter()
+            b.copy_(a)
+            torch.cuda.synchronize()
+            best = min(best, time.perf_counter() - started)
+        return 2 * a.numel() * 4 / best / 1e9
     src = np.ones(64 << 20, dtype=np.float64)
     dst = np.empty_like(src)
     best = float("inf")
@@ -147,18 +181,21 @@ def speed(backends: dict[str, Any], drafts: list[Any], args: Any, loaded: Any) -
             out = backend.generate([GenerationRequest(ids, n, n, prefix_len=prefix)])[0]
             total = time.perf_counter() - started
             rows[name].append((out.new_tokens / total, ttft, (out.new_tokens - 1) / (total - ttft)))
-    bw = bandwidth_gbs()
+    device = loaded.device
+    bw = bandwidth_gbs(device)
     weights = linear_weights(loaded.model)
-    print(f"\n## Batch 1 ({len(prompts)} prompts of ~{len(prompts[0])} tokens, {fixed} of them "
-          f"the fixed prefix, {n} new tokens)")  # fmt: skip
-    print(f"memory bandwidth (numpy copy): {bw:.1f} GB/s; Linear weights: {weights / 1e6:.0f} M")
-    flops = gemm_gflops()
-    length = statistics.mean(len(p) for p in prompts)
-    for label, read in (("whole prompt", length), ("after the fixed prefix", length - fixed)):
-        seconds = read * 2 * weights / (flops * 1e9) + (n - 1) * 4 * weights / (bw * 1e9)
-        print(f"fp32 ceiling, {label}: {read:.0f} prompt tokens at {flops:.0f} GFLOP/s (fp32 "
-              f"matmul) + {n - 1} decode steps at {bw:.1f} GB/s = {seconds:.1f} s, "
-              f"{n / seconds:.2f} tok/s")  # fmt: skip
+    print(f"\n## Batch 1 on {device} ({len(prompts)} prompts of ~{len(prompts[0])} tokens, {fixed} "
+          f"of them the fixed prefix, {n} new tokens)")  # fmt: skip
+    print(f"memory bandwidth ({'torch' if device == 'cuda' else 'numpy'} copy): {bw:.1f} GB/s; "
+          f"Linear weights: {weights / 1e6:.0f} M")  # fmt: skip
+    if device == "cpu":
+        flops = gemm_gflops()
+        length = statistics.mean(len(p) for p in prompts)
+        for label, read in (("whole prompt", length), ("after the fixed prefix", length - fixed)):
+            seconds = read * 2 * weights / (flops * 1e9) + (n - 1) * 4 * weights / (bw * 1e9)
+            print(f"fp32 ceiling, {label}: {read:.0f} prompt tokens at {flops:.0f} GFLOP/s (fp32 "
+                  f"matmul) + {n - 1} decode steps at {bw:.1f} GB/s = {seconds:.1f} s, "
+                  f"{n / seconds:.2f} tok/s")  # fmt: skip
     print("tok/s: new tokens / (prompt + generation) time; decode: after the first token")
     print("| backend | tok/s | vs fp32 | TTFT s | TTFT ratio | decode tok/s | decode ceiling |")
     print("|---|---|---|---|---|---|---|")
@@ -168,9 +205,11 @@ def speed(backends: dict[str, Any], drafts: list[Any], args: Any, loaded: Any) -
         rate = statistics.median(r[0] for r in values)
         ttft = statistics.median(r[1] for r in values)
         decode = statistics.median(r[2] for r in values)
-        width = 1 if "int8" in name else 4
+        kind = runs[name][0].name
+        width = 1 if "int8" in kind else 2 if ("bfloat16" in kind or "float16" in kind) else 4
         ceiling = bw * 1e9 / (weights * width)
-        print(f"| {name} | {rate:.2f} | {rate / base:.2f}x | {ttft:.2f} | "
+        label = f"{name}: {kind}" if name.startswith("auto") else name
+        print(f"| {label} | {rate:.2f} | {rate / base:.2f}x | {ttft:.2f} | "
               f"{base_ttft / ttft:.2f}x faster | {decode:.2f} | {ceiling:.0f} |")  # fmt: skip
     print(f"3.5x the baseline would be {3.5 * base:.2f} tok/s")
 
@@ -250,31 +289,38 @@ def load(loaded: Any, drafts: list[Any], args: Any, data_dir: Path) -> None:
     from workers.app import MODELS_QUEUE, create_celery_app
     from workers.embedded import EmbeddedRedis, InProcessWorker
 
-    settings = Settings(_env_file=None, inference_backend=args.backend)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, inference_backend=args.backend, inference_max_batch=args.max_batch
+    )
     options = InferenceOptions.from_settings(settings)
     batcher = backend_for(loaded, options, cache_dir=args.cache_dir)
     n = args.max_new
     _bench["drafter"] = LLMDrafter(batcher, max_new_tokens=n, min_new_tokens=n)
     _bench["drafts"] = drafts
     levels = [int(x) for x in args.levels.split(",")]
-    print(f"\n## Under load: {batcher.name}, max batch {options.max_batch}, wait "
-          f"{options.batch_wait_ms:.0f} ms, {n} new tokens per draft")  # fmt: skip
-    plain = LLMDrafter(
-        build_backend(loaded, InferenceOptions(backend="transformers"), cache_dir=args.cache_dir),
-        max_new_tokens=n, min_new_tokens=n, reuse_prefix=False,
-    )  # fmt: skip
-    started = time.perf_counter()
-    base_lat = []
-    for i in range(args.baseline_n):
-        t0 = time.perf_counter()
-        plain.draft(*drafts[i % len(drafts)], language="en")
-        base_lat.append(time.perf_counter() - t0)
-    base_rate = args.baseline_n / (time.perf_counter() - started)
+    print(f"\n## Under load on {loaded.device}: {batcher.name}, max batch {options.max_batch}, "
+          f"wait {options.batch_wait_ms:.0f} ms, {n} new tokens per draft")  # fmt: skip
     print("| setup | concurrent | drafts/s | tok/s | p50 s | p95 s | vs baseline |")
     print("|---|---|---|---|---|---|---|")
-    p50, p95 = percentile(base_lat, 0.5), percentile(base_lat, 0.95)
-    print(f"| plain transformers fp32, one at a time | 1 | {base_rate:.3f} | {base_rate * n:.1f} "
-          f"| {p50:.1f} | {p95:.1f} | 1.00x |")  # fmt: skip
+    names = ["transformers fp32"] + (["transformers bf16"] if loaded.device == "cuda" else [])
+    base_rate = 0.0
+    for name in names:  # one at a time, whole prompt: what plain transformers does
+        plain = LLMDrafter(
+            make_backend(loaded, name, args.cache_dir),
+            max_new_tokens=n, min_new_tokens=n, reuse_prefix=False,
+        )  # fmt: skip
+        plain.draft(*drafts[0], language="en")  # warm up (CUDA kernels, allocator)
+        started = time.perf_counter()
+        base_lat = []
+        for i in range(args.baseline_n):
+            t0 = time.perf_counter()
+            plain.draft(*drafts[i % len(drafts)], language="en")
+            base_lat.append(time.perf_counter() - t0)
+        rate = args.baseline_n / (time.perf_counter() - started)
+        base_rate = base_rate or rate
+        p50, p95 = percentile(base_lat, 0.5), percentile(base_lat, 0.95)
+        print(f"| plain {name}, one at a time | 1 | {rate:.3f} | {rate * n:.1f} | {p50:.2f} | "
+              f"{p95:.2f} | {rate / base_rate:.2f}x |", flush=True)  # fmt: skip
     server = EmbeddedRedis(data_dir)
     url = server.start()
     app = create_celery_app(Settings(_env_file=None, redis_url=url, data_dir=data_dir))  # type: ignore[call-arg]
@@ -282,6 +328,7 @@ def load(loaded: Any, drafts: list[Any], args: Any, data_dir: Path) -> None:
     task = app.task(name="bench.draft", queue=MODELS_QUEUE)(_draft_task)
     worker = InProcessWorker(app, concurrency=max(levels), loglevel="WARNING")
     worker.start()
+    sustained = 0
     try:
         task.delay(0)
         pop(client, 900)  # warm up
@@ -292,13 +339,18 @@ def load(loaded: Any, drafts: list[Any], args: Any, data_dir: Path) -> None:
             done = [pop(client, 1800) for _ in range(level)]
             lat = [d["finished"] - sent for d in done]
             rate = level / max(lat)
+            p95 = percentile(lat, 0.95)
+            if p95 < args.p95_target:
+                sustained = level
             print(f"| Parley via Celery, {batcher.name} | {level} | {rate:.3f} | "
-                  f"{rate * n:.1f} | {percentile(lat, 0.5):.1f} | {percentile(lat, 0.95):.1f} | "
+                  f"{rate * n:.1f} | {percentile(lat, 0.5):.2f} | {p95:.2f} | "
                   f"{rate / base_rate:.2f}x |", flush=True)  # fmt: skip
     finally:
         worker.stop()
         server.stop()
     print(f"batch sizes seen: {sorted(set(batcher.batch_sizes))}")
+    print(f"largest level with p95 under {args.p95_target:.1f} s: {sustained or 'none'} "
+          f"concurrent ({n}-token drafts)")  # fmt: skip
 
 
 DONE = "bench:done"
@@ -335,6 +387,8 @@ def main() -> None:
     parser.add_argument("--levels", default="1,8,32", help="concurrency levels (load)")
     parser.add_argument("--backend", default="auto", help="backend under load (settings name)")
     parser.add_argument("--baseline-n", type=int, default=3, help="one-at-a-time requests")
+    parser.add_argument("--max-batch", type=int, default=16, help="batcher's max batch (load)")
+    parser.add_argument("--p95-target", type=float, default=2.0, help="seconds (load)")
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--cache-dir", type=Path, default=platformdirs.user_cache_path("parley"))
     args = parser.parse_args()
@@ -347,7 +401,7 @@ def main() -> None:
     if sections & {"speed", "quality"}:
         backends = {}
         for name in args.backends.split(","):
-            backends[name] = build_backend(loaded, BACKENDS[name], cache_dir=args.cache_dir)
+            backends[name] = make_backend(loaded, name, args.cache_dir)
             print(f"  {name}: {backends[name].name}", flush=True)
         if "speed" in sections:
             speed(backends, drafts, args, loaded)
