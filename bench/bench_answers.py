@@ -14,6 +14,7 @@ answerer applies them. Variants, all on the same model, retriever and questions 
 - plain: plain transformers `generate`, minimal prompt (top 3 passages + question), no gates.
 
 Run: python bench/bench_answers.py [--limit N] [--only ID,...] [--variant improved,current,plain]
+(the inference backend comes from the settings, as in the runtime: e.g. PARLEY_INFERENCE_BACKEND)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from answers_legacy import LegacyDrafter, legacy_scoring
 
 from bot.settings import Settings
 from nlp.answering import RetrievalAnswerer, build_answerer
+from nlp.inference import InferenceOptions, configure_inference
 from nlp.langid import LinguaDetector
 from nlp.loading import load_causal_lm
 from nlp.prompts import is_refusal, passage_support
@@ -190,6 +192,7 @@ def main() -> None:
         items = [i for i in items if i["id"].startswith(tuple(args.only.split(",")))]
     items = items[: args.limit] if args.limit else items
     defaults = Settings()
+    configure_inference(InferenceOptions.from_settings(defaults))  # as the runtime does
     with tempfile.TemporaryDirectory() as tmp:
         base = Settings(data_dir=Path(tmp), confidence_threshold=0.0, min_retrieval_score=-1.0)
         ensure_sample_knowledge_base(base)

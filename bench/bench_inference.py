@@ -54,6 +54,7 @@ BACKENDS = {
     "ct2 int8": InferenceOptions(backend="ctranslate2", compute_type="int8_float32"),
 }
 BASELINE = "transformers fp32"
+SETTINGS_BACKENDS = ("transformers", "int8", "ctranslate2")
 THRESHOLD = 0.5
 
 
@@ -290,10 +291,20 @@ def load(loaded: Any, drafts: list[Any], args: Any, data_dir: Path) -> None:
     from workers.embedded import EmbeddedRedis, InProcessWorker
 
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, inference_backend=args.backend, inference_max_batch=args.max_batch
+        _env_file=None,
+        inference_backend=args.backend if args.backend in ("auto", *SETTINGS_BACKENDS) else "auto",
+        inference_max_batch=args.max_batch,
     )
     options = InferenceOptions.from_settings(settings)
-    batcher = backend_for(loaded, options, cache_dir=args.cache_dir)
+    if (
+        args.backend in BACKENDS and args.backend != "auto"
+    ):  # a benchmark name, batched as in Parley
+        backend = make_backend(loaded, args.backend, args.cache_dir)
+        batcher = MicroBatcher(
+            backend, max_batch=options.max_batch, max_wait=options.batch_wait_ms / 1000
+        )
+    else:
+        batcher = backend_for(loaded, options, cache_dir=args.cache_dir)
     n = args.max_new
     _bench["drafter"] = LLMDrafter(batcher, max_new_tokens=n, min_new_tokens=n)
     _bench["drafts"] = drafts
@@ -332,6 +343,10 @@ def load(loaded: Any, drafts: list[Any], args: Any, data_dir: Path) -> None:
     try:
         task.delay(0)
         pop(client, 900)  # warm up
+        for level in levels if args.warm else []:  # compiled backends: every batch size once
+            for i in range(level):
+                task.delay(i % len(drafts))
+            [pop(client, 1800) for _ in range(level)]
         for level in levels:
             sent = time.time()
             for i in range(level):
@@ -385,10 +400,15 @@ def main() -> None:
     parser.add_argument("--max-new", type=int, default=48, help="fixed answer length (speed)")
     parser.add_argument("--draft-tokens", type=int, default=120, help="max answer (quality)")
     parser.add_argument("--levels", default="1,8,32", help="concurrency levels (load)")
-    parser.add_argument("--backend", default="auto", help="backend under load (settings name)")
+    parser.add_argument(
+        "--backend", default="auto", help="backend under load: a settings name or a --backends name"
+    )
     parser.add_argument("--baseline-n", type=int, default=3, help="one-at-a-time requests")
     parser.add_argument("--max-batch", type=int, default=16, help="batcher's max batch (load)")
     parser.add_argument("--p95-target", type=float, default=2.0, help="seconds (load)")
+    parser.add_argument(
+        "--warm", action="store_true", help="run each load level once first (compiled backends)"
+    )
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--cache-dir", type=Path, default=platformdirs.user_cache_path("parley"))
     args = parser.parse_args()

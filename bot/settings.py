@@ -101,7 +101,10 @@ class Settings(BaseSettings):
         "auto", "float32", "float16", "bfloat16", "int8", "int8_float32", "int8_float16",
         "int8_bfloat16",
     ] = Field(
-        "auto", description="CTranslate2 compute type (auto: float32 on CPU, bf16/fp16 on CUDA)"
+        "auto",
+        description="auto: CTranslate2 float32 on CPU, bf16/fp16 on CUDA; float32/bfloat16/"
+        "float16: the transformers weights' dtype or CTranslate2's compute type (bfloat16 on a "
+        "CPU: transformers, fast only with native bf16); int8*: CTranslate2",
     )  # fmt: skip
     inference_threads: int = Field(0, ge=0, le=256, description="CPU threads (0: all cores)")
     inference_max_batch: int = Field(
@@ -109,6 +112,11 @@ class Settings(BaseSettings):
     )
     inference_batch_wait_ms: float = Field(
         30.0, ge=0.0, le=1000.0, description="How long a request waits for others to batch with"
+    )
+    inference_static_cache: bool = Field(
+        False,
+        description="CUDA, transformers backend: a static KV cache, so transformers compiles the "
+        "decode step (torch.compile, CUDA graphs); each new batch size compiles once (~40 s)",
     )
     # Streaming replies (docs/runtime.md "Streaming")
     streaming: bool = Field(

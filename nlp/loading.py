@@ -53,12 +53,14 @@ def resolve_device(device: str) -> str:
 
 
 def _torch_dtype(device: str) -> Any:
+    """What the configured inference backend runs the weights in: bf16 (fp16 without bf16) on
+    GPUs and on CPUs with native bf16 under `auto`; float32 elsewhere (emulated bf16 on a CPU
+    processes prompts ~7x slower), and for CTranslate2 and int8, which convert from fp32."""
     import torch
 
-    # bf16 is the fast path on GPUs; on CPUs without AVX-512 bf16 prompt processing is ~7x slower.
-    if device == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32
+    from nlp.inference.select import current_options, transformers_dtype
+
+    return getattr(torch, transformers_dtype(current_options(), device))
 
 
 def resolve_model_source(model_ref: str, cache_dir: Path) -> str:

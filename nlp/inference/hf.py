@@ -110,7 +110,9 @@ class TransformersBackend:
     """Greedy batched `generate` on a transformers causal LM (left padding; a shared prompt
     prefix's model state computed once, see the module docstring)."""
 
-    def __init__(self, model: Any, tokenizer: Any, device: str, *, label: str) -> None:
+    def __init__(
+        self, model: Any, tokenizer: Any, device: str, *, label: str, static_cache: bool = False
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
@@ -120,9 +122,12 @@ class TransformersBackend:
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.prefix_cache = PrefixCache(model, device)
+        self.static = StaticDecode(self.max_context) if static_cache else None
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
         """One `generate` per shared prefix in the batch (one in all when reuse is off)."""
+        if self.static is not None:  # one fixed-shape cache: whole prompts, padded batch sizes
+            return self._generate(requests)
         groups = prefix_groups(requests)
         if len(groups) < 2 or not self.prefix_cache.supported:
             return self._generate(requests)
@@ -147,9 +152,13 @@ class TransformersBackend:
         started = time.monotonic()
         prefix = requests[0].prefix
         shared = bool(prefix) and all(r.prefix == prefix for r in requests)
+        shared = shared and self.static is None
         state = self.prefix_cache.state(prefix, len(requests)) if shared else None
-        ids, mask = padded(requests, pad, len(prefix) if state is not None else 0)
+        rows = self.static.rows(requests) if self.static is not None else requests
+        ids, mask = padded(rows, pad, len(prefix) if state is not None else 0)
         reuse = {} if state is None else {self.prefix_cache.argument: state}
+        if self.static is not None:
+            reuse = self.static.arguments()
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=torch.tensor(ids, device=self.device),
@@ -179,6 +188,31 @@ class TransformersBackend:
                 GenerationOutput(text, answer, logprobs, len(request.prompt_ids), steps, seconds)
             )
         return results
+
+
+class StaticDecode:
+    """`generate` with a static KV cache: on CUDA, transformers then compiles the decode step
+    (`torch.compile`, CUDA graphs), which removes the per-token Python and kernel-launch cost
+    that bounds a small model there (bench/probe_static_cache.py). Shapes are kept few so each
+    compiles once: the cache has one length, and batches are padded with copies of their first
+    request up to the next power of two."""
+
+    def __init__(self, max_context: int, *, max_cache_len: int = 2048) -> None:
+        self.max_cache_len = min(max_context, max_cache_len)
+        from transformers import GenerationConfig
+
+        self._fixed_length = hasattr(GenerationConfig(), "max_cache_len")  # type: ignore[no-untyped-call]
+
+    def rows(self, requests: Sequence[GenerationRequest]) -> list[GenerationRequest]:
+        """`requests` then copies of the first, up to a power of two (extra rows are dropped)."""
+        size = 1 << (len(requests) - 1).bit_length()
+        return [*requests, *[requests[0]] * (size - len(requests))]
+
+    def arguments(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"cache_implementation": "static"}
+        if self._fixed_length:
+            extra["max_cache_len"] = self.max_cache_len
+        return extra
 
 
 def quantized_int8(model: Any) -> Any:

@@ -1,7 +1,9 @@
 """Settings -> the backend that runs a model, behind a shared micro-batcher.
 
 `auto` picks, per device, the fastest backend that kept quality on bench/bench_inference.py
-(docs/models.md): on CPU CTranslate2 float32, on CUDA transformers in bf16/fp16.
+(docs/models.md): on CPU CTranslate2 float32, on CUDA transformers in bf16/fp16. On a CPU with
+native bf16, transformers bf16 (`PARLEY_INFERENCE_COMPUTE_TYPE=bfloat16`) is faster under load
+but changed answers, so it is an option, not the default.
 A backend that is not installed or cannot run the model falls back to plain transformers, with
 a log line naming the reason and the fallback. One batcher per model and options per process,
 so drafting and translation on the same model share batches.
@@ -9,6 +11,7 @@ so drafting and translation on the same model share batches.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 from nlp.inference.batcher import MicroBatcher
+from nlp.inference.cpu_features import cpu_has_native_bf16
 from nlp.inference.hf import TransformersBackend, quantized_int8
 from nlp.inference.types import BackendUnavailableError, GenerationBackend, InferenceOptions
 
@@ -30,6 +34,7 @@ AUTO_CPU_BACKEND = "ctranslate2"
 # Measured (docs/models.md "Inference backends"): CT2 float32 gives fp32's answers 1.9x faster;
 # CT2 int8 was faster still but changed answers (chrF 57 vs fp32, an escalation decision flipped).
 AUTO_CPU_COMPUTE_TYPE = "float32"
+TRANSFORMERS_DTYPES = ("float32", "bfloat16", "float16")
 
 _state: dict[str, Any] = {"options": InferenceOptions(backend="transformers")}
 _shared: dict[tuple[Any, ...], tuple[LoadedModel, MicroBatcher]] = {}
@@ -52,7 +57,9 @@ def resolve(options: InferenceOptions, device: str) -> tuple[str, str]:
     backend: str = options.backend
     compute = options.compute_type
     if backend == "auto":
-        backend = AUTO_CPU_BACKEND if device == "cpu" else "transformers"
+        # CTranslate2 has no bf16 on CPU: bf16 asked for there means transformers.
+        cpu_ct2 = device == "cpu" and compute != "bfloat16"
+        backend = AUTO_CPU_BACKEND if cpu_ct2 else "transformers"
         if device == "cpu" and compute == "auto":
             compute = AUTO_CPU_COMPUTE_TYPE
     if compute == "auto":
@@ -62,7 +69,22 @@ def resolve(options: InferenceOptions, device: str) -> tuple[str, str]:
             compute = "int8"
         else:
             compute = "float32" if device == "cpu" else "bfloat16"
+    if backend == "transformers" and compute not in TRANSFORMERS_DTYPES:
+        compute = "float32" if device == "cpu" else "bfloat16"
     return backend, compute
+
+
+def transformers_dtype(options: InferenceOptions, device: str) -> str:
+    """The dtype to load a causal LM in: what its transformers backend runs, else float32
+    (CTranslate2 converts from the folder; int8 quantizes fp32 weights)."""
+    backend, compute = resolve(options, device)
+    if backend != "transformers":
+        return "float32"
+    if device == "cuda" and compute == "bfloat16":
+        import torch
+
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return compute
 
 
 def _model_folder(loaded: LoadedModel) -> Path:
@@ -94,8 +116,20 @@ def build_backend(
     """The backend `options` ask for on `loaded`'s device, else transformers (logged)."""
     device = loaded.device
     backend, compute = resolve(options, device)
+    if backend == "transformers":
+        model = _model_in(loaded, transformers_dtype(options, device))
+        static = options.static_cache and device == "cuda"
+        if options.static_cache and not static:
+            logger.info("PARLEY_INFERENCE_STATIC_CACHE applies on CUDA only; %s is not", device)
+        label = f"transformers {_dtype(model)}{', static cache' if static else ''} ({device})"
+        return TransformersBackend(
+            model, loaded.tokenizer, device, label=label, static_cache=static
+        )
     plain = TransformersBackend(
-        loaded.model, loaded.tokenizer, device, label=f"transformers {_dtype(loaded)} ({device})"
+        loaded.model,
+        loaded.tokenizer,
+        device,
+        label=f"transformers {_dtype(loaded.model)} ({device})",
     )
     try:
         if backend == "ctranslate2":
@@ -107,7 +141,7 @@ def build_backend(
                 cache_dir=cache_dir, threads=options.threads,
             )  # fmt: skip
         if backend == "int8":
-            model = quantized_int8(loaded.model)
+            model = quantized_int8(_model_in(loaded, "float32"))
             return TransformersBackend(
                 model, loaded.tokenizer, device, label=f"transformers int8 dynamic ({device})"
             )
@@ -121,9 +155,28 @@ def build_backend(
     return plain
 
 
-def _dtype(loaded: LoadedModel) -> str:
-    dtype = getattr(loaded.model, "dtype", None)
+def _dtype(model: Any) -> str:
+    dtype = getattr(model, "dtype", None)
     return str(dtype).removeprefix("torch.") if dtype is not None else "model"
+
+
+def _model_in(loaded: LoadedModel, dtype_name: str) -> Any:
+    """`loaded.model` in `dtype_name`: itself when loaded so (the loader reads the options),
+    else a cast copy (the options changed after loading)."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    if getattr(loaded.model, "dtype", dtype) == dtype:
+        return loaded.model
+    if dtype == torch.bfloat16 and loaded.device == "cpu" and not cpu_has_native_bf16():
+        logger.warning(
+            "bfloat16 on a CPU without AVX-512 BF16 or AMX is emulated: prompts run about 7x "
+            "slower than float32; unset %s_COMPUTE_TYPE for the measured default", SETTING[:-8]
+        )  # fmt: skip
+    logger.info(
+        "Using a %s copy of %s (loaded as %s)", dtype_name, loaded.name, _dtype(loaded.model)
+    )
+    return copy.deepcopy(loaded.model).to(dtype)
 
 
 def backend_for(

@@ -105,6 +105,7 @@ class InferenceOptions:
     threads: int = 0  # 0: all cores
     max_batch: int = 16
     batch_wait_ms: float = 30.0
+    static_cache: bool = False  # CUDA, transformers: fixed-shape KV cache, compiled decode step
 
     @classmethod
     def from_settings(cls, settings: Any) -> InferenceOptions:
@@ -114,6 +115,7 @@ class InferenceOptions:
             threads=settings.inference_threads,
             max_batch=settings.inference_max_batch,
             batch_wait_ms=settings.inference_batch_wait_ms,
+            static_cache=settings.inference_static_cache,
         )
 
 

@@ -36,6 +36,15 @@ def test_compose_has_the_services_a_deployment_needs() -> None:
     assert services["worker-io"]["command"][:3] == ["worker", "--queues", "io"]
 
 
+def test_the_gpu_worker_batches_with_threads_and_keeps_the_redis_urls() -> None:
+    worker = _compose()["services"]["worker-models"]
+    command = worker["command"]
+    assert command[command.index("--pool") + 1] == "threads"
+    concurrency = command[command.index("--concurrency") + 1]
+    assert worker["environment"]["PARLEY_INFERENCE_MAX_BATCH"] == concurrency
+    assert worker["environment"]["PARLEY_REDIS_URL"] == "redis://redis:6379/0"
+
+
 def test_dockerfile_pins_torch_like_pyproject() -> None:
     assert "torch==2.13.0" in (ROOT / "Dockerfile").read_text()
     assert '"torch==2.13.0"' in (ROOT / "pyproject.toml").read_text()

@@ -123,3 +123,24 @@ def test_int8_dynamic_quantization_keeps_the_whole_prompt_together() -> None:
         backend.generate(requests(suffixes, len(PREFIX))), backend.generate(requests(suffixes, 0))
     )
     assert backend.prefix_cache.computed == 0
+
+
+def test_static_cache_gives_the_dynamic_cache_outputs_with_padded_batch_sizes() -> None:
+    """The CUDA static-cache path (compiled there; plain on CPU): same answers, three requests
+    run as a batch of four, prefixes ignored (the cache has one fixed shape)."""
+    dynamic = tiny_backend("qwen2")
+    static = TransformersBackend(
+        dynamic.model, TinyTokenizer(), "cpu", label="tiny-static", static_cache=True
+    )
+    assert static.static is not None and static.static.max_cache_len == 64
+    batch = requests([(5, 8, 2), (9,), (4, 4, 4, 4, 4)], len(PREFIX))
+    assert len(static.static.rows(batch)) == 4 and len(static.static.rows(batch[:1])) == 1
+    seen: list[int] = []
+    hook = dynamic.model.register_forward_pre_hook(
+        lambda _, args, kwargs: seen.append(kwargs["input_ids"].shape[0]), with_kwargs=True
+    )
+    got = static.generate(batch)
+    hook.remove()
+    assert set(seen) == {4}
+    assert static.prefix_cache.computed == 0
+    assert_same(got, dynamic.generate(requests([(5, 8, 2), (9,), (4, 4, 4, 4, 4)], 0)))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from nlp.inference import GenerationRequest, InferenceOptions, build_backend, resolve
+from nlp.inference.cpu_features import bf16_in_cpuinfo
 from nlp.inference.select import AUTO_CPU_BACKEND, AUTO_CPU_COMPUTE_TYPE
 from nlp.loading import LoadedModel
 
@@ -47,12 +48,56 @@ def tiny(family: str = "llama") -> LoadedModel:
 def test_auto_is_the_measured_cpu_default_and_transformers_half_precision_on_cuda() -> None:
     assert resolve(InferenceOptions(), "cpu") == (AUTO_CPU_BACKEND, AUTO_CPU_COMPUTE_TYPE)
     assert resolve(InferenceOptions(), "cuda") == ("transformers", "bfloat16")
-    assert AUTO_CPU_COMPUTE_TYPE == "float32"  # CT2 int8 changed answers (docs/models.md)
+    assert AUTO_CPU_COMPUTE_TYPE == "float32"  # CT2 int8 and bf16 changed answers (docs/models.md)
     assert resolve(InferenceOptions(backend="ctranslate2"), "cpu") == ("ctranslate2", "float32")
     int8 = InferenceOptions(backend="ctranslate2", compute_type="int8_float32")
     assert resolve(int8, "cpu") == ("ctranslate2", "int8_float32")
     assert resolve(InferenceOptions(backend="ctranslate2"), "cuda")[1] == "bfloat16"
     assert resolve(InferenceOptions(backend="transformers"), "cpu") == ("transformers", "float32")
+
+
+def test_bf16_on_cpu_is_transformers_and_other_dtypes_are_honoured() -> None:
+    # CTranslate2 has no bf16 on CPU: asked for under auto, it means transformers.
+    assert resolve(InferenceOptions(compute_type="bfloat16"), "cpu") == ("transformers", "bfloat16")
+    assert resolve(InferenceOptions(compute_type="int8_float32"), "cpu")[0] == "ctranslate2"
+    half = InferenceOptions(backend="transformers", compute_type="float16")
+    assert resolve(half, "cuda") == ("transformers", "float16")
+    odd = InferenceOptions(backend="transformers", compute_type="int8")
+    assert resolve(odd, "cpu") == ("transformers", "float32")
+
+
+def test_native_bf16_is_read_from_the_cpu_flags() -> None:
+    zen4 = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 avx512_vnni\n"
+    sapphire = "flags\t\t: fpu avx512f amx_bf16 amx_tile\n"
+    zen2 = "processor\t: 0\nflags\t\t: fpu sse avx2 fma\nbugs\t\t: avx512_bf16\n"
+    assert bf16_in_cpuinfo(zen4) and bf16_in_cpuinfo(sapphire)
+    assert not bf16_in_cpuinfo(zen2)  # only the flags line counts
+    assert not bf16_in_cpuinfo("")
+
+
+def test_transformers_bf16_runs_a_bf16_copy_and_the_loader_follows_the_options(
+    tmp_path: Path,
+) -> None:
+    import torch
+
+    from nlp.inference.select import configure_inference, current_options
+    from nlp.loading import _torch_dtype
+
+    loaded = tiny()
+    bf16 = InferenceOptions(backend="transformers", compute_type="bfloat16")
+    backend = build_backend(loaded, bf16, cache_dir=tmp_path)
+    assert backend.name == "transformers bfloat16 (cpu)"
+    assert loaded.model.dtype == torch.float32  # the shared model is left as it was
+    out = backend.generate([GenerationRequest((5, 6, 7), 4, 4)])[0]
+    assert len(out.token_ids) == 4 and len(out.logprobs) == 4
+    before = current_options()
+    try:
+        configure_inference(bf16)
+        assert _torch_dtype("cpu") == torch.bfloat16
+        configure_inference(InferenceOptions(backend="ctranslate2"))
+        assert _torch_dtype("cpu") == torch.float32  # CTranslate2 converts from fp32
+    finally:
+        configure_inference(before)
 
 
 def test_ctranslate2_not_installed_falls_back_to_transformers_and_says_so(
@@ -112,3 +157,18 @@ def test_transformers_batches_of_different_lengths_match_one_at_a_time(tmp_path:
     assert [o.token_ids for o in together] == [o.token_ids for o in alone]
     for a, b in zip(alone, together, strict=True):
         assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
+
+
+def test_static_cache_is_a_cuda_option_and_says_so_on_cpu(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    from bot.settings import Settings
+
+    settings = Settings(_env_file=None, inference_static_cache=True)  # type: ignore[call-arg]
+    options = InferenceOptions.from_settings(settings)
+    assert options.static_cache
+    plain = InferenceOptions(backend="transformers", static_cache=True)
+    with caplog.at_level(logging.INFO, logger="nlp.inference.select"):
+        backend = build_backend(tiny(), plain, cache_dir=tmp_path)
+    assert backend.name == "transformers float32 (cpu)"
+    assert "applies on CUDA only" in caplog.text
