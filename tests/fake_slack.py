@@ -1,7 +1,13 @@
 """A fake Slack Web API over real HTTP for the real slack_sdk client, plus Slack's request signing.
 
 It records every call, implements the methods Parley uses, and can answer 429 with Retry-After:
-on demand (`fail_next`) or by enforcing a per-channel rate for chat.postMessage.
+on demand (`fail_next`) or by enforcing a per-channel rate for chat.postMessage. Posted messages
+are kept with their message metadata (chat.update and chat.delete change them) and read back by
+conversations.history and conversations.replies as Slack answers them: `oldest`/`latest`/
+`inclusive`, cursor pages (`page_size` caps them, as Slack's 15 for non-Marketplace apps),
+metadata only with `include_all_metadata`. `refuse_methods` makes a method fail like Slack does
+(e.g. `missing_scope`), and `hold_post` keeps the answer to a post back until `release`, so a
+test can kill the posting process after Slack took the post.
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 BOT_USER = "UPARLEY"
 BOT_ID = "BPARLEY"
+APP_ID = "A0001"
 TEAM = "T0001"
 TOKEN = "xoxb-test-token"
 SECRET = "test-signing-secret"
@@ -50,6 +58,15 @@ class FakeSlack:
     rate_limited: int = 0
     # channel -> Slack error code: posts there fail like a channel the bot cannot post to
     refuse_channels: dict[str, str] = field(default_factory=dict)
+    # method -> Slack error code, e.g. {"conversations.history": "missing_scope"}
+    refuse_methods: dict[str, str] = field(default_factory=dict)
+    # channel -> its messages in posting order (chat.postMessage, or seeded with `add_message`)
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    page_size: int = 1000  # most messages per history/replies page (whatever `limit` asks)
+    held: threading.Event = field(default_factory=threading.Event)
+    _release: threading.Event = field(default_factory=threading.Event)
+    _posts: int = 0
+    _hold_at: int = 0
     _fail: dict[str, list[int]] = field(default_factory=dict)
     _last_post: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -60,6 +77,28 @@ class FakeSlack:
     def fail_next(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         """The next `times` calls of `method` get HTTP 429 with this Retry-After."""
         self._fail.setdefault(method, []).extend([retry_after] * times)
+
+    def hold_post(self, nth: int = 1) -> None:
+        """The `nth` chat.postMessage from now is kept (it went out), then its answer waits for
+        `release`; `held` is set once it is kept."""
+        with self._lock:
+            self._hold_at = self._posts + nth
+        self.held.clear()
+        self._release.clear()
+
+    def release(self) -> None:
+        """Let a held chat.postMessage answer."""
+        self._release.set()
+
+    def add_message(
+        self, channel: str, text: str, *, ts: str | None = None, user: str = "U0001", **extra: Any
+    ) -> dict[str, Any]:
+        """Store a message someone else posted (e.g. the parent of a thread Parley replies in)."""
+        message = {"type": "message", "user": user, "text": text, "ts": ts or self.next_ts()}
+        message.update({"team": TEAM, **extra})
+        with self._lock:
+            self.messages.setdefault(channel, []).append(message)
+        return message
 
     def of(self, method: str) -> list[Call]:
         with self._lock:
@@ -86,7 +125,18 @@ class FakeSlack:
                     self.rate_limited += 1
                     return 429, {"ok": False, "error": "ratelimited"}, self.retry_after
                 self._last_post[channel] = now
-        return 200, self._answer(method, params), 0
+        body = self._answer(method, params)
+        if method == "chat.postMessage" and body.get("ok"):
+            self._maybe_hold()
+        return 200, body, 0
+
+    def _maybe_hold(self) -> None:
+        with self._lock:
+            self._posts += 1
+            hold = self._posts == self._hold_at
+        if hold:
+            self.held.set()
+            self._release.wait(timeout=30)
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         channel = params.get("channel")
@@ -100,18 +150,20 @@ class FakeSlack:
                 "team": "Test",
                 "url": "https://test.slack.com/",
             }
+        if method in self.refuse_methods:
+            return _refusal(self.refuse_methods[method], method)
         if method == "chat.postMessage" and channel in self.refuse_channels:
             return {"ok": False, "error": self.refuse_channels[str(channel)]}
         if method == "chat.postMessage":
-            ts = self.next_ts()
-            return {
-                "ok": True,
-                "channel": channel,
-                "ts": ts,
-                "message": {"text": params.get("text"), "ts": ts, "bot_id": BOT_ID},
-            }
+            message = self._store_post(str(channel), params)
+            return {"ok": True, "channel": channel, "ts": message["ts"], "message": dict(message)}
         if method in ("chat.update", "chat.delete"):
+            self._edit(str(channel), str(params.get("ts")), params, delete=method == "chat.delete")
             return {"ok": True, "channel": channel, "ts": params.get("ts")}
+        if method == "conversations.history":
+            return self._history(str(channel), params)
+        if method == "conversations.replies":
+            return self._replies(str(channel), params)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self.next_ts()}
         if method == "users.info":
@@ -127,6 +179,118 @@ class FakeSlack:
             return {"ok": True, "view": {"id": "V0001", **(view or {})}}
         return {"ok": False, "error": "unknown_method"}
 
+    def _store_post(self, channel: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A bot message as Slack stores and returns it (metadata kept when given)."""
+        ts = self.next_ts()
+        message: dict[str, Any] = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID}
+        message.update({"app_id": APP_ID, "text": params.get("text"), "ts": ts, "team": TEAM})
+        for name in ("blocks", "metadata"):
+            if params.get(name):
+                message[name] = _json(params[name])
+        thread = params.get("thread_ts")
+        with self._lock:
+            stored = self.messages.setdefault(channel, [])
+            if thread:
+                parent = next((m for m in stored if m["ts"] == thread), {})
+                message.update(thread_ts=thread, parent_user_id=parent.get("user", "U0001"))
+            stored.append(message)
+        return message
+
+    def _edit(self, channel: str, ts: str, params: dict[str, Any], *, delete: bool) -> None:
+        with self._lock:
+            stored = self.messages.get(channel, [])
+            for message in [m for m in stored if m["ts"] == ts]:
+                if delete:
+                    stored.remove(message)
+                elif params.get("text") is not None:
+                    message["text"] = params["text"]
+
+    def _history(self, channel: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Messages of the channel (not thread replies), newest first."""
+        with self._lock:
+            stored = [
+                m for m in self.messages.get(channel, []) if m.get("thread_ts", m["ts"]) == m["ts"]
+            ]
+        found = _in_window(stored, params)[::-1]
+        page = self._page(found, params, default_limit=100)
+        return {**page, "pin_count": 0, "channel_actions_ts": None, "channel_actions_count": 0}
+
+    def _replies(self, channel: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The thread's parent, then its replies oldest first (the parent only on page one)."""
+        ts = str(params.get("ts") or "")
+        with self._lock:
+            stored = list(self.messages.get(channel, []))
+        parent = next((m for m in stored if m["ts"] == ts), None)
+        if parent is None:
+            return {"ok": False, "error": "thread_not_found"}
+        replies = [m for m in stored if m.get("thread_ts") == ts and m["ts"] != ts]
+        return self._page([parent, *_in_window(replies, params)], params, default_limit=1000)
+
+    def _page(
+        self, found: list[dict[str, Any]], params: dict[str, Any], *, default_limit: int
+    ) -> dict[str, Any]:
+        start = _offset(params)
+        size = min(int(params.get("limit") or default_limit), self.page_size)
+        shown = found[start : start + size]
+        if not _truthy(params.get("include_all_metadata")):
+            shown = [{k: v for k, v in m.items() if k != "metadata"} for m in shown]
+        body: dict[str, Any] = {
+            "ok": True,
+            "messages": shown,
+            "has_more": start + size < len(found),
+        }
+        if body["has_more"]:
+            body["response_metadata"] = {"next_cursor": f"bmV4dA=={start + size}"}
+        return body
+
+
+_CURSOR = "bmV4dA=="  # cursors are opaque to clients; here a prefix and an offset
+
+
+def _offset(params: dict[str, Any]) -> int:
+    cursor = str(params.get("cursor") or "")
+    return int(cursor.removeprefix(_CURSOR)) if cursor.startswith(_CURSOR) else 0
+
+
+def _truthy(value: Any) -> bool:
+    """A boolean argument as sent: JSON true, or "1"/"true" in a form or query string."""
+    return value is True or str(value).lower() in ("1", "true")
+
+
+def _json(value: Any) -> Any:
+    """An argument that is JSON in a form body and an object in a JSON body."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _in_window(messages: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Messages between `oldest` and `latest` (bounds included only with `inclusive`)."""
+    oldest = Decimal(str(params.get("oldest") or "0"))
+    latest = Decimal(str(params.get("latest") or f"{time.time() + 1:.6f}"))
+    inclusive = _truthy(params.get("inclusive"))
+
+    def inside(ts: Decimal) -> bool:
+        if inclusive:
+            return oldest <= ts <= latest
+        return oldest < ts < latest
+
+    return [m for m in messages if inside(Decimal(m["ts"]))]
+
+
+def _refusal(error: str, method: str) -> dict[str, Any]:
+    """Slack's answer for a refused call (`missing_scope` says which scope was needed)."""
+    if error != "missing_scope":
+        return {"ok": False, "error": error}
+    needed = {
+        "conversations.history": "channels:history",
+        "conversations.replies": "channels:history",
+    }
+    return {
+        "ok": False,
+        "error": error,
+        "needed": needed.get(method, "chat:write"),
+        "provided": "app_mentions:read,chat:write,commands,users:read",
+    }
+
 
 def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -140,17 +304,24 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                     fake.responses.append({"path": self.path, **json.loads(raw or "{}")})
                 self._send(200, b"ok", "text/plain")
                 return
-            method = self.path.rsplit("/", 1)[-1]
+            if "json" in (self.headers.get("Content-Type") or ""):
+                params = json.loads(raw or "{}")
+            else:
+                params = dict(parse_qsl(raw))
+            self._api(self.path.rsplit("/", 1)[-1], params)
+
+        def do_GET(self) -> None:
+            """Read methods (conversations.history/replies): arguments in the query string."""
+            url = urlsplit(self.path)
+            self._api(url.path.rsplit("/", 1)[-1], dict(parse_qsl(url.query)))
+
+        def _api(self, method: str, params: dict[str, Any]) -> None:
             if (
                 self.headers.get("Authorization") != f"Bearer {TOKEN}"
                 and method != "apps.connections.open"
             ):
                 self._send(200, json.dumps({"ok": False, "error": "not_authed"}).encode())
                 return
-            if "json" in (self.headers.get("Content-Type") or ""):
-                params = json.loads(raw or "{}")
-            else:
-                params = dict(parse_qsl(raw))
             status, body, retry_after = fake.handle(method, params)
             extra = {"Retry-After": str(retry_after)} if retry_after else {}
             self._send(status, json.dumps(body).encode(), headers=extra)
@@ -162,13 +333,16 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             kind: str = "application/json",
             headers: dict[str, str] | None = None,
         ) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client is gone (a test killed it while its post was held)
 
     return Handler
 

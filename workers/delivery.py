@@ -98,7 +98,12 @@ class PostedMessages:
     Deliverers call `claim` before posting, `record` after (or `release` when the post failed),
     and `posted_id` to find the message an edit or delete refers to. A claim is short-lived
     (`IN_FLIGHT_SECONDS`): if a worker dies between claim and post, the claim expires and a
-    retry may post. A death between post and record can still post twice (documented).
+    retry may post. A death between post and record is covered where a post can be found again:
+    the Slack deliverer tags each `chat.postMessage` with message metadata and marks the attempt,
+    so the retry looks the post up and records it instead of posting (`bot/slack/recover.py`).
+    Elsewhere (Slack ephemeral and `response_url` replies, Telegram, whose bots cannot read
+    history), and when that lookup fails, such a death can still post twice: at least once,
+    never lost.
     """
 
     IN_FLIGHT_SECONDS = 120

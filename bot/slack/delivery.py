@@ -4,7 +4,8 @@ Registered for platform `slack` when imported (the workers import it through
 `workers.delivery.PLATFORM_MODULES`). Posts are paced per channel (`ratelimit.py`), a 429's
 `Retry-After` becomes `TransientError(retry_after=...)` so the task retries after it (`web.py`
 maps the Web API's errors), and long texts are split with each part remembered, so a retry
-never posts a part twice.
+never posts a part twice. A channel post whose worker died before recording it is found again
+through its message metadata instead of being posted twice (`recover.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.errors import InvalidInputError, TransientError
 from bot.settings import Settings
 from bot.slack.keys import SlackKeys
 from bot.slack.ratelimit import ChannelRateLimiter
+from bot.slack.recover import PostAttempts, post_metadata
 from bot.slack.render import escape, render_blocks, render_reply, split_text
 from bot.slack.review_render import review_blocks
 from bot.slack.web import build_web_client, call_web_api, is_ts, send_to_response_url
@@ -47,6 +49,7 @@ class SlackDeliverer:
         self._redis = client
         self._keys = SlackKeys(settings.namespace)
         self._posted = PostedMessages(settings, client)
+        self._attempts = PostAttempts(client, settings.namespace, settings.dedupe_ttl)
         self._limiter = ChannelRateLimiter(
             client, settings.namespace, settings.slack_channel_interval
         )
@@ -129,7 +132,12 @@ class SlackDeliverer:
                 thread_ts=thread,
             )
             return str(data.get("message_ts") or "ephemeral")
+        # an earlier attempt may have posted this part and died before recording it
+        recovered = self._attempts.recover(self.web, outgoing.channel, thread, part_key)
+        if recovered:
+            return recovered
         self._wait_for_slot(outgoing.channel, part_key)
+        self._attempts.mark(part_key)
         return self._chat_post(outgoing, text, part_key, blocks)
 
     def _chat_post(
@@ -150,11 +158,16 @@ class SlackDeliverer:
                 thread_ts=outgoing.thread if is_ts(outgoing.thread) else None,
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata=post_metadata(part_key),
             )
         except TransientError as exc:
             self._limiter.forget(part_key)
-            if exc.retry_after:
+            if exc.retry_after:  # a 429: Slack did not take the post
+                self._attempts.forget(part_key)
                 self._limiter.pause(outgoing.channel, exc.retry_after)
+            raise
+        except InvalidInputError:
+            self._attempts.forget(part_key)  # refused: nothing to look for on a retry
             raise
         return str(data.get("ts") or "")
 

@@ -19,6 +19,11 @@ class SlackKeys:
         """String: epoch ms slot reserved for one post (kept across task retries); short TTL."""
         return f"{self.namespace}:slack:slot:{part_key}"
 
+    def attempt(self, part_key: str) -> str:
+        """String: epoch seconds of the last `chat.postMessage` attempt of one part (it may have
+        gone out unrecorded if the worker died); TTL `dedupe_ttl`."""
+        return f"{self.namespace}:slack:attempt:{part_key}"
+
     def respond(self, event_id: str) -> str:
         """String: `response_url` of a slash command or shortcut, for its reply; TTL 30 min."""
         return f"{self.namespace}:slack:respond:{event_id}"

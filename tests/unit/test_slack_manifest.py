@@ -25,6 +25,7 @@ def test_scopes_and_events_are_exactly_those_used() -> None:
             "channels:history",
             "groups:history",
             "im:history",
+            "mpim:history",
             "chat:write",
             "commands",
             "users:read",
