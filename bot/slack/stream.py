@@ -66,9 +66,15 @@ class SlackStreamer(SlackDeliverer):
 
     def _post_stream(self, outgoing: OutgoingMessage, text: str) -> str:
         part_key = f"{outgoing.idempotency_key}#part"
+        thread = outgoing.thread if is_ts(outgoing.thread) else None
+        # a worker killed after posting the placeholder left it unrecorded: find it (recover.py)
+        recovered = self._attempts.recover(self.web, outgoing.channel, thread, part_key)
+        if recovered:
+            return recovered
         wait = self._limiter.reserve(outgoing.channel, part_key)
         if wait > 0:  # the slot stays booked: the next update posts when it is due
             raise TransientError(f"channel {outgoing.channel} is busy", retry_after=wait)
+        self._attempts.mark(part_key)
         return self._chat_post(outgoing, text, part_key, None)
 
 

@@ -227,3 +227,23 @@ def test_posts_slack_refused_and_unreadable_replies_leave_nothing_to_look_up(
     assert deliverer.deliver(ephemeral)
     assert "metadata" not in fake.of("chat.postEphemeral")[0].params
     assert not redis_client.exists(attempt("e1"))
+
+
+def test_a_streamed_placeholder_left_unrecorded_is_found_not_posted_again(
+    settings: Settings, redis_client: redis.Redis, fake: FakeSlack
+) -> None:
+    """The streamer posts its placeholder through the same lookup: a retried draft edits the
+    placeholder its killed worker posted instead of leaving it orphaned beside a new one."""
+    from bot.slack.stream import PLACEHOLDER, SlackStreamer
+
+    key = f"{KEY}:stream"
+    stream = OutgoingMessage(
+        platform="slack", channel="C1", text="", idempotency_key=key, thread=THREAD
+    )
+    assert SlackStreamer(settings, redis_client).indicate(stream)
+    assert [p["text"] for p in _posts(fake)] == [PLACEHOLDER]
+    _as_if_killed(redis_client, key)
+    assert SlackStreamer(settings, redis_client).indicate(stream)  # unrecorded: shown again
+    assert len(_posts(fake)) == 1  # ... by finding the placeholder, not posting another
+    assert fake.of("conversations.replies")
+    assert redis_client.get(f"parley:outbound:{key}") == fake.messages["C1"][-1]["ts"]
