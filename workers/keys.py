@@ -74,6 +74,15 @@ class Keys:
         """Set of `platform:user` agents added at run time (besides PARLEY_REVIEW_AGENTS)."""
         return f"{self.namespace}:review:agents"
 
+    def posted_translation(self, platform: str, channel: str, message_id: str) -> str:
+        """String: JSON `{key, record, field, thread}` of the translation Parley posted as this
+        platform message (workers/corrections.py). TTL `dedupe_ttl`."""
+        return f"{self.namespace}:posted-translation:{platform}:{channel}:{message_id}"
+
+    def correction_once(self, digest: str) -> str:
+        """String: this correction of this translation was applied (SET NX). TTL `dedupe_ttl`."""
+        return f"{self.namespace}:correction:{digest}"
+
     def review_stream(self) -> str:
         """Stream of review decisions (field `data`, JSON, personal data redacted); capped at
         about 100 000 entries (XADD MAXLEN ~)."""

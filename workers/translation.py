@@ -115,9 +115,10 @@ class _Record:
             out[name] = json.loads(value)
         return out
 
-    def store(self, field: str, key: str, text: str) -> dict[str, str]:
-        """Keep the first translation stored under `field` (a concurrent run may have won)."""
-        entry = {"key": key, "text": text}
+    def store(self, field: str, key: str, text: str, **about: str) -> dict[str, str]:
+        """Keep the first translation stored under `field` (a concurrent run may have won);
+        `about`: its source text and languages, which a correction needs (corrections.py)."""
+        entry = {"key": key, "text": text, **about}
         if self.redis.hsetnx(self.key, field, json.dumps(entry)):
             self.redis.expire(self.key, self.ttl)
             return entry
@@ -207,7 +208,10 @@ def _translate(
             )[0]
             if not result.translated:
                 continue  # all code / emoji / links: nothing a reader needs translated
-            entry = record.store(field, key, result.text)
+            entry = record.store(
+                field, key, result.text, source=text, source_language=source or "",
+                target_language=lang,
+            )  # fmt: skip
         meta = {"source_language": source, "target_language": lang}
         extra: dict[str, Any] = {"replaces": base} if edit else {}
         out.append(make_translation(message, entry["text"], key, metadata=meta, **extra))

@@ -10,7 +10,8 @@ from celery import Task, shared_task
 from bot.errors import ParleyError
 from bot.types import OutgoingMessage
 from workers.app import DELIVER_REPLY
-from workers.delivery import deliverer_for
+from workers.corrections import remember_posted
+from workers.delivery import PostedMessages, deliverer_for
 from workers.retry import TRANSIENT_ERRORS, retry_transient
 from workers.runtime import current
 
@@ -34,4 +35,7 @@ def deliver_reply(self: Task, *, outgoing: dict[str, Any]) -> None:
     except ParleyError as exc:
         log.error("reply not deliverable %s: %s", ids, exc)
         return
+    if message.kind == "translation":  # so a reader can correct it (workers/corrections.py)
+        posted = PostedMessages(runtime.settings, runtime.redis).posted_id(message.idempotency_key)
+        remember_posted(runtime.redis, runtime.settings, message, posted or "")
     log.info("deliver_reply %s %s", ids, "delivered" if delivered else "duplicate skipped")

@@ -1,0 +1,87 @@
+"""Translation corrections, platform-neutral part: a posted translation is found by its platform
+message id, a correction goes to the learning stream once and becomes an edit of the post
+(real Redis, the real translation pipeline with the tagging translator)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+import redis
+
+from bot.errors import InvalidInputError
+from bot.settings import Settings
+from bot.types import IncomingMessage, MessageKind
+from tests.fakes_translation import build_tagging_translator
+from workers.corrections import apply_correction, find_posted_translation, remember_posted
+from workers.keys import Keys
+from workers.preferences import ChannelSettings, UserSettings
+from workers.translation import TranslationContext, translate_incoming
+
+pytestmark = pytest.mark.integration
+
+
+def _posted(settings: Settings, client: redis.Redis) -> list[object]:
+    ctx = TranslationContext(
+        settings=settings,
+        redis=client,
+        translator=lambda: build_tagging_translator(settings),
+        channel=ChannelSettings(languages=("en", "es"), auto_translate=True),
+        user=UserSettings(),
+    )
+    message = IncomingMessage(
+        platform="slack", channel="C1", user="U1", event_id="Ev1", message_id="1700.000100",
+        text="¿Dónde está la factura de abril? Escríbeme a ana@example.com",
+        kind=MessageKind.CHANNEL,
+    )  # fmt: skip
+    out = translate_incoming(message, ctx)
+    for outgoing in out:  # what the delivery task does once Slack answered with the post's ts
+        remember_posted(client, settings, outgoing, "1700.000200")
+    return list(out)
+
+
+def test_a_correction_is_recorded_once_redacted_and_edits_the_post(
+    make_settings: Callable[..., Settings], redis_client: redis.Redis
+) -> None:
+    settings = make_settings()
+    [translation] = _posted(settings, redis_client)
+    assert find_posted_translation(redis_client, settings, "slack", "C1", "1700.000999") is None
+    posted = find_posted_translation(redis_client, settings, "slack", "C1", "1700.000200")
+    assert posted is not None
+    assert posted.key == "translation:slack:C1:1700.000100:en" == translation.idempotency_key
+    assert posted.source_language == "es" and posted.target_language == "en"
+    assert posted.text.startswith("[en]") and "factura" in posted.source_text
+
+    fixed = "Where is the April invoice? Write to me at ana@example.com"
+    edit = apply_correction(redis_client, settings, posted, fixed, user="slack:U2")
+    assert edit is not None
+    assert edit.replaces == posted.key and edit.text == fixed and edit.kind == "translation"
+    assert edit.thread == translation.thread
+    again = find_posted_translation(redis_client, settings, "slack", "C1", "1700.000200")
+    assert again is not None and again.text == fixed  # the shown text is the correction now
+    assert apply_correction(redis_client, settings, posted, fixed, user="slack:U2") is None
+
+    stream = Keys(settings.namespace).translation_corrections_stream()
+    [(_, fields)] = redis_client.xrange(stream)
+    data = json.loads(fields[b"data"] if b"data" in fields else fields["data"])
+    assert data["corrected_translation"].startswith("Where is the April invoice?")
+    assert "ana@example.com" not in json.dumps(data)  # redacted before it is stored
+    assert data["machine_translation"].startswith("[en]")
+    assert data["target_language"] == "en" and data["user"] == "slack:U2"
+
+
+def test_empty_too_long_and_unchanged_corrections(
+    make_settings: Callable[..., Settings], redis_client: redis.Redis
+) -> None:
+    settings = make_settings()
+    _posted(settings, redis_client)
+    posted = find_posted_translation(redis_client, settings, "slack", "C1", "1700.000200")
+    assert posted is not None
+    with pytest.raises(InvalidInputError, match="empty"):
+        apply_correction(redis_client, settings, posted, "   ", user="slack:U2")
+    with pytest.raises(InvalidInputError, match="too long"):
+        apply_correction(redis_client, settings, posted, "x" * 5000, user="slack:U2")
+    assert apply_correction(redis_client, settings, posted, posted.text, user="slack:U2") is None
+    stream = Keys(settings.namespace).translation_corrections_stream()
+    assert redis_client.xlen(stream) == 0

@@ -1,0 +1,156 @@
+"""Translation corrections from chat: a reader fixes a translation Parley posted.
+
+1. When the delivery task has posted a translation, `remember_posted` maps the platform message
+   to it: `Keys.posted_translation(platform, channel, message id)` -> JSON `{key, record,
+   field}` (the idempotency key of the post, and where `workers.translation` keeps its text,
+   source text and languages), TTL `dedupe_ttl`.
+2. An adapter that receives a correction of a bot message (Slack: the "Fix translation" message
+   shortcut and its modal; Telegram: `/fix <text>` in reply to the translation) looks it up with
+   `find_posted_translation`: None means the message is not a translation Parley still knows.
+3. `apply_correction` records the correction once (redacted, on the learning stream that `parley
+   data collect` turns into translation examples, docs/learning.md), keeps the corrected text as
+   the translation's text, and returns the edit of the posted translation for the adapter to
+   deliver (`parley.deliver_reply`), so every reader sees the corrected text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, cast
+
+import redis
+
+from bot.errors import InvalidInputError
+from bot.settings import Settings
+from bot.types import OutgoingMessage
+from nlp.learning.streams import record_translation_correction
+from workers.keys import Keys
+
+MAX_CORRECTION_CHARS = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class PostedTranslation:
+    """A translation Parley posted, as a correction needs it."""
+
+    platform: str
+    channel: str
+    message_id: str  # the platform's id of the posted translation
+    key: str  # its idempotency key (an edit `replaces` it)
+    thread: str
+    text: str  # the translation as shown now
+    source_text: str
+    source_language: str | None
+    target_language: str
+    record: str  # the Redis hash of the original message's translations
+    field: str  # this translation's field in it
+
+
+def remember_posted(
+    client: redis.Redis, settings: Settings, outgoing: OutgoingMessage, message_id: str
+) -> None:
+    """Map the platform message `message_id` to the translation `outgoing` posted."""
+    original = str(outgoing.metadata.get("translation_of") or "")
+    if outgoing.kind != "translation" or outgoing.delete or not original or not message_id:
+        return
+    if outgoing.platform == "local":  # the terminal has no message ids to correct
+        return
+    keys = Keys(settings.namespace)
+    record = keys.translations(outgoing.platform, outgoing.channel, original)
+    key = outgoing.replaces or outgoing.idempotency_key  # an edit shows in the first post
+    for field, entry in _entries(client, record).items():
+        if entry.get("key") == outgoing.idempotency_key:
+            value = {"key": key, "record": record, "field": field, "thread": outgoing.thread}
+            where = keys.posted_translation(outgoing.platform, outgoing.channel, message_id)
+            client.set(where, json.dumps(value), ex=settings.dedupe_ttl)
+            return
+
+
+def find_posted_translation(
+    client: redis.Redis, settings: Settings, platform: str, channel: str, message_id: str
+) -> PostedTranslation | None:
+    """The translation Parley posted as `message_id` in `channel`, or None."""
+    raw = client.get(Keys(settings.namespace).posted_translation(platform, channel, message_id))
+    if not raw:
+        return None
+    where = json.loads(raw)
+    entry = _entries(client, where["record"]).get(where["field"])
+    if entry is None or "source" not in entry:
+        return None  # expired, or stored before corrections existed
+    return PostedTranslation(
+        platform=platform,
+        channel=channel,
+        message_id=message_id,
+        key=str(where["key"]),
+        thread=str(where.get("thread") or ""),
+        text=str(entry.get("corrected") or entry["text"]),
+        source_text=str(entry["source"]),
+        source_language=entry.get("source_language") or None,
+        target_language=str(entry["target_language"]),
+        record=str(where["record"]),
+        field=str(where["field"]),
+    )
+
+
+def apply_correction(
+    client: redis.Redis,
+    settings: Settings,
+    posted: PostedTranslation,
+    corrected: str,
+    *,
+    user: str,
+) -> OutgoingMessage | None:
+    """Record `user`'s correction of `posted` and return the edit that shows it; None when the
+    text is unchanged or this exact correction was already applied. InvalidInputError when
+    it is empty or too long."""
+    text = corrected.strip()
+    if not text:
+        raise InvalidInputError("The corrected translation is empty: write the text it should say")
+    if len(text) > MAX_CORRECTION_CHARS:
+        raise InvalidInputError(
+            f"The corrected translation is too long ({len(text)} characters, at most "
+            f"{MAX_CORRECTION_CHARS})"
+        )
+    if text == posted.text:
+        return None
+    digest = hashlib.sha256(f"{posted.key}\n{text}".encode()).hexdigest()[:16]
+    once = Keys(settings.namespace).correction_once(digest)
+    if not client.set(once, user, nx=True, ex=settings.dedupe_ttl):
+        return None
+    record_translation_correction(
+        client,
+        settings,
+        source_text=posted.source_text,
+        source_language=posted.source_language,
+        target_language=posted.target_language,
+        machine_translation=posted.text,
+        corrected_translation=text,
+        user=user,
+        platform=posted.platform,
+        channel=posted.channel,
+    )
+    entry = _entries(client, posted.record).get(posted.field)
+    if entry is not None:
+        entry["corrected"] = text
+        client.hset(posted.record, posted.field, json.dumps(entry))
+    return OutgoingMessage(
+        platform=posted.platform,  # type: ignore[arg-type]
+        channel=posted.channel,
+        text=text,
+        idempotency_key=f"{posted.key}:fix:{digest}",
+        thread=posted.thread,
+        kind="translation",
+        replaces=posted.key,
+        metadata={"corrected_by": user, "target_language": posted.target_language},
+    )
+
+
+def _entries(client: redis.Redis, record: str) -> dict[str, dict[str, Any]]:
+    raw = cast(dict[Any, Any], client.hgetall(record))
+    out: dict[str, dict[str, Any]] = {}
+    for field, value in raw.items():
+        name = field.decode() if isinstance(field, bytes) else str(field)
+        out[name] = json.loads(value)
+    return out
