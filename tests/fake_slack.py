@@ -539,8 +539,16 @@ def shortcut_payload(
     channel: str = "C0001",
     ts: str = "1700000000.000100",
     response_url: str = "",
+    callback_id: str = "translate_for_me",
+    trigger_id: str = "1700000100.1.shortcut",
+    message: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A message shortcut (`message_action`) payload for "Translate for me"."""
+    """A message shortcut (`message_action`) payload, by default for "Translate for me".
+
+    `message` replaces the fields of the message the shortcut was used on (e.g. a bot message
+    as `bot_message_fields` gives it, or its `thread_ts`)."""
+    shown = {"type": "message", "user": "U0001", "text": text, "ts": ts, "team": TEAM}
+    shown.update(message or {})
     return {
         "type": "message_action",
         "token": "legacy-verification-token",
@@ -549,12 +557,19 @@ def shortcut_payload(
         "user": {"id": user, "username": "ben", "team_id": TEAM, "name": "ben"},
         "channel": {"id": channel, "name": "general"},
         "is_enterprise_install": False,
-        "callback_id": "translate_for_me",
-        "trigger_id": "1700000100.1.shortcut",
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
         "response_url": response_url or "https://hooks.slack.com/app/T0001/2/def",
         "message_ts": ts,
-        "message": {"type": "message", "user": "U0001", "text": text, "ts": ts, "team": TEAM},
+        "message": shown,
     }
+
+
+def bot_message_fields(stored: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a message Parley posted (as `FakeSlack.messages` keeps it) that Slack puts
+    in a shortcut's `message`: its author is the bot user, with `bot_id` and `app_id`."""
+    keep = ("type", "user", "bot_id", "app_id", "text", "ts", "team", "thread_ts", "blocks")
+    return {k: stored[k] for k in keep if k in stored}
 
 
 def block_actions_payload(

@@ -57,13 +57,19 @@ def remember_posted(
         return
     if outgoing.platform == "local":  # the terminal has no message ids to correct
         return
+    chat = outgoing.channel
+    if outgoing.ephemeral_to:  # Slack: an ephemeral post cannot be edited; Telegram: a private
+        if outgoing.platform != "telegram":  # chat with the user holds the translation
+            return
+        chat = outgoing.ephemeral_to
     keys = Keys(settings.namespace)
     record = keys.translations(outgoing.platform, outgoing.channel, original)
     key = outgoing.replaces or outgoing.idempotency_key  # an edit shows in the first post
+    thread = "" if chat != outgoing.channel else outgoing.thread
     for field, entry in _entries(client, record).items():
         if entry.get("key") == outgoing.idempotency_key:
-            value = {"key": key, "record": record, "field": field, "thread": outgoing.thread}
-            where = keys.posted_translation(outgoing.platform, outgoing.channel, message_id)
+            value = {"key": key, "record": record, "field": field, "thread": thread}
+            where = keys.posted_translation(outgoing.platform, chat, message_id)
             client.set(where, json.dumps(value), ex=settings.dedupe_ttl)
             return
 
@@ -102,9 +108,10 @@ def apply_correction(
     *,
     user: str,
 ) -> OutgoingMessage | None:
-    """Record `user`'s correction of `posted` and return the edit that shows it; None when the
-    text is unchanged or this exact correction was already applied. InvalidInputError when
-    it is empty or too long."""
+    """Record `user`'s correction of `posted` once and return the edit that shows it (again for a
+    repeat of the correction shown now, so a failed enqueue can be retried: the deliverer sends
+    each edit once); None when the text is unchanged. InvalidInputError when it is empty or too
+    long."""
     text = corrected.strip()
     if not text:
         raise InvalidInputError("The corrected translation is empty: write the text it should say")
@@ -113,10 +120,24 @@ def apply_correction(
             f"The corrected translation is too long ({len(text)} characters, at most "
             f"{MAX_CORRECTION_CHARS})"
         )
-    if text == posted.text:
-        return None
     digest = hashlib.sha256(f"{posted.key}\n{text}".encode()).hexdigest()[:16]
-    once = Keys(settings.namespace).correction_once(digest)
+    keys = Keys(settings.namespace)
+    once = keys.correction_once(digest)
+    edit = OutgoingMessage(
+        platform=posted.platform,  # type: ignore[arg-type]
+        channel=posted.channel,
+        text=text,
+        idempotency_key=f"{posted.key}:fix:{digest}",
+        thread=posted.thread,
+        kind="translation",
+        replaces=posted.key,
+        metadata={"corrected_by": user, "target_language": posted.target_language},
+    )
+    if text == posted.text:
+        # This very correction was recorded but its edit was not delivered (the adapter could
+        # not enqueue it, or it is on its way): the edit again, which is delivered at most once.
+        pending = client.exists(once) and not client.exists(keys.outbound(edit.idempotency_key))
+        return edit if pending else None
     if not client.set(once, user, nx=True, ex=settings.dedupe_ttl):
         return None
     record_translation_correction(
@@ -135,16 +156,7 @@ def apply_correction(
     if entry is not None:
         entry["corrected"] = text
         client.hset(posted.record, posted.field, json.dumps(entry))
-    return OutgoingMessage(
-        platform=posted.platform,  # type: ignore[arg-type]
-        channel=posted.channel,
-        text=text,
-        idempotency_key=f"{posted.key}:fix:{digest}",
-        thread=posted.thread,
-        kind="translation",
-        replaces=posted.key,
-        metadata={"corrected_by": user, "target_language": posted.target_language},
-    )
+    return edit
 
 
 def _entries(client: redis.Redis, record: str) -> dict[str, dict[str, Any]]:

@@ -28,6 +28,7 @@ from bot.errors import ConfigurationError
 from bot.settings import Settings
 from bot.slack.command_text import parse_command
 from bot.slack.commands import UNAVAILABLE, Accept
+from bot.slack.corrections import CorrectionListeners, register_correction_listeners
 from bot.slack.intake import IntakeUnavailable
 from bot.slack.kb_search import KbSearch
 from bot.slack.listeners import SlackListeners
@@ -108,6 +109,7 @@ def register_listeners(app: App, listeners: SlackListeners) -> None:
     """Attach Parley's listeners to `app`; the most specific ones come first."""
     app.error(on_listener_error)
     register_review_listeners(app, ReviewListeners(listeners.runtime, listeners.web))
+    register_correction_listeners(app, CorrectionListeners(listeners.runtime, listeners.web))
 
     def on_event(body: dict[str, Any], context: BoltContext) -> None:
         # Raises IntakeUnavailable -> on_listener_error -> 503 (events are acked on return).

@@ -11,7 +11,7 @@ from telegram import BotCommand
 from workers.preferences import POLICIES, ChannelSettings
 
 # Command names must be lower-case (Telegram refuses upper case).
-COMMANDS = ("start", "help", "ask", "translate", "lang", "settings", "summarize", "write")
+COMMANDS = ("start", "help", "ask", "translate", "fix", "lang", "settings", "summarize", "write")
 CONTENT_DESCRIPTIONS = {
     "summarize": "Summarise the group: /summarize [N|2h], or reply to a message",
     "write": "Draft content: /write [--tone formal] [--to en,es] [--review] <brief>",
@@ -23,6 +23,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "help": "How to use this bot",
         "ask": "Ask a question: /ask <question>",
         "translate": "Translate: /translate <lang> <text>, or reply to a message",
+        "fix": "Fix a translation: reply to it with /fix <corrected text>",
         "lang": "Set your language: /lang <code>",
         "settings": "Group settings (admins): languages and mode",
     },
@@ -31,6 +32,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "help": "So benutzt du diesen Bot",
         "ask": "Eine Frage stellen: /ask <Frage>",
         "translate": "Übersetzen: /translate <Sprache> <Text> oder als Antwort",
+        "fix": "Übersetzung korrigieren: darauf antworten mit /fix <Text>",
         "lang": "Deine Sprache festlegen: /lang <Code>",
         "settings": "Gruppeneinstellungen (Admins): Sprachen und Modus",
     },
@@ -39,6 +41,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "help": "Cómo usar este bot",
         "ask": "Hacer una pregunta: /ask <pregunta>",
         "translate": "Traducir: /translate <idioma> <texto> o respondiendo",
+        "fix": "Corregir una traducción: respóndela con /fix <texto>",
         "lang": "Elegir tu idioma: /lang <código>",
         "settings": "Ajustes del grupo (admins): idiomas y modo",
     },
@@ -47,6 +50,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "help": "Comment utiliser ce bot",
         "ask": "Poser une question : /ask <question>",
         "translate": "Traduire : /translate <langue> <texte> ou en réponse",
+        "fix": "Corriger une traduction : répondez-y avec /fix <texte>",
         "lang": "Choisir votre langue : /lang <code>",
         "settings": "Réglages du groupe (admins) : langues et mode",
     },
@@ -55,6 +59,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "help": "Come usare questo bot",
         "ask": "Fai una domanda: /ask <domanda>",
         "translate": "Traduci: /translate <lingua> <testo> o in risposta",
+        "fix": "Correggi una traduzione: rispondi con /fix <testo>",
         "lang": "Imposta la tua lingua: /lang <codice>",
         "settings": "Impostazioni del gruppo (admin): lingue e modalità",
     },
@@ -63,6 +68,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "help": "Como usar este bot",
         "ask": "Fazer uma pergunta: /ask <pergunta>",
         "translate": "Traduzir: /translate <idioma> <texto> ou em resposta",
+        "fix": "Corrigir uma tradução: responda a ela com /fix <texto>",
         "lang": "Definir o seu idioma: /lang <código>",
         "settings": "Configurações do grupo (admins): idiomas e modo",
     },
@@ -71,6 +77,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "help": "Как пользоваться ботом",
         "ask": "Задать вопрос: /ask <вопрос>",
         "translate": "Перевести: /translate <язык> <текст> или ответом",
+        "fix": "Исправить перевод: ответьте на него /fix <текст>",
         "lang": "Выбрать язык: /lang <код>",
         "settings": "Настройки группы (админы): языки и режим",
     },
@@ -79,6 +86,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "help": "Як користуватися ботом",
         "ask": "Поставити питання: /ask <питання>",
         "translate": "Перекласти: /translate <мова> <текст> або відповіддю",
+        "fix": "Виправити переклад: дайте на нього відповідь /fix <текст>",
         "lang": "Обрати мову: /lang <код>",
         "settings": "Налаштування групи (адміни): мови та режим",
     },
@@ -94,6 +102,8 @@ HELP_TEXT = (
     "messages, or use /ask.\n\n"
     "/ask <question>: ask a question\n"
     "/translate <lang> <text>: translate a text (or reply to a message with /translate <lang>)\n"
+    "/fix <corrected text>: reply to one of my translations with it to correct that translation "
+    "(I learn from corrections)\n"
     "/lang <code>: the language I answer you in (e.g. /lang de; /lang auto to detect it)\n"
     "/summarize [N|2h]: summarise the last N messages or hours of this group (or reply to a "
     "message: from there on)\n"

@@ -4,7 +4,8 @@ PTB routes updates (CommandHandler, MessageHandler with composed filters); every
 blocking in group 0, then `finished` (group 1) takes the update out of the durable inbox. When a
 handler fails transiently (Redis away) the error handler stops the update there, so it stays in
 the inbox and the reconciler hands it to PTB again later. The content commands live in
-`content_handlers`, /lang and /settings in `settings_handlers`; `ParleyHandlers` installs them all.
+`content_handlers`, /lang and /settings in `settings_handlers`, /fix in `corrections`;
+`ParleyHandlers` installs them all.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from bot.telegram.convert import (
     strip_mention,
     to_incoming,
 )
+from bot.telegram.corrections import CorrectionHandlers
 from bot.telegram.handler_base import Context, HandlerBase
 from bot.telegram.review import ReviewHandlers
 from bot.telegram.settings_handlers import SettingsHandlers
@@ -54,6 +56,7 @@ class ParleyHandlers(HandlerBase):
         ReviewHandlers(self._s.runtime, self._s.bot_id, self._s.review).install(application)
         content = ContentHandlers(self._s)
         settings = SettingsHandlers(self._s)
+        corrections = CorrectionHandlers(self._s)
         table: list[tuple[str, Callable[[Update, Context], object]]] = [
             ("start", self.start),
             ("help", self.help),
@@ -63,6 +66,7 @@ class ParleyHandlers(HandlerBase):
             ("settings", settings.settings),
             ("summarize", content.summarize),
             ("write", content.write),
+            ("fix", corrections.fix),
         ]
         for name, callback in table:
             application.add_handler(CommandHandler(name, callback, filters=only_new))  # type: ignore[arg-type]

@@ -60,7 +60,9 @@ def test_a_correction_is_recorded_once_redacted_and_edits_the_post(
     assert edit.thread == translation.thread
     again = find_posted_translation(redis_client, settings, "slack", "C1", "1700.000200")
     assert again is not None and again.text == fixed  # the shown text is the correction now
-    assert apply_correction(redis_client, settings, posted, fixed, user="slack:U2") is None
+    # A repeat (say the first edit could not be enqueued) gets the same edit, recorded once.
+    repeat = apply_correction(redis_client, settings, again, fixed, user="slack:U2")
+    assert repeat is not None and repeat.idempotency_key == edit.idempotency_key
 
     stream = Keys(settings.namespace).translation_corrections_stream()
     [(_, fields)] = redis_client.xrange(stream)
@@ -85,3 +87,29 @@ def test_empty_too_long_and_unchanged_corrections(
     assert apply_correction(redis_client, settings, posted, posted.text, user="slack:U2") is None
     stream = Keys(settings.namespace).translation_corrections_stream()
     assert redis_client.xlen(stream) == 0
+
+
+def test_a_private_result_is_found_in_the_private_chat_and_slack_ephemerals_are_skipped(
+    make_settings: Callable[..., Settings], redis_client: redis.Redis
+) -> None:
+    """A group `/translate` on Telegram answers in the user's private chat (`ephemeral_to`): the
+    correction is looked up, and the edit sent, there. A Slack ephemeral cannot be edited."""
+    import dataclasses
+
+    settings = make_settings()
+    [translation] = _posted(settings, redis_client)
+    redis_client.delete(Keys(settings.namespace).posted_translation("slack", "C1", "1700.000200"))
+    private = dataclasses.replace(translation, platform="telegram", ephemeral_to="42")
+    ctx_record = Keys(settings.namespace).translations("slack", "C1", "1700.000100")
+    fields = redis_client.hgetall(ctx_record)
+    redis_client.hset(Keys(settings.namespace).translations("telegram", "C1", "1700.000100"),
+                      mapping=fields)  # fmt: skip
+    remember_posted(redis_client, settings, private, "77")
+    assert find_posted_translation(redis_client, settings, "telegram", "C1", "77") is None
+    posted = find_posted_translation(redis_client, settings, "telegram", "42", "77")
+    assert posted is not None and posted.thread == ""
+    edit = apply_correction(redis_client, settings, posted, "Fixed.", user="telegram:42")
+    assert edit is not None and edit.channel == "42"
+    slack_ephemeral = dataclasses.replace(translation, ephemeral_to="U1")
+    remember_posted(redis_client, settings, slack_ephemeral, "1700.000300")
+    assert find_posted_translation(redis_client, settings, "slack", "C1", "1700.000300") is None

@@ -116,6 +116,7 @@ def test_groups_commands_and_bad_input(
     assert by_reply[64].startswith("echo: opening hours?")
     assert by_reply[77].startswith("I can only read text") and by_reply[78].startswith("I can only")
     assert "/translate &lt;lang&gt; &lt;text&gt;" in by_reply[70]
+    assert "/fix &lt;corrected text&gt;" in by_reply[70]
     assert set(by_reply) == {62, 63, 64, 70, 77, 78}
     assert len(_sent(fake)) == 6
     assert adapters[0].adapter.services.inbox.size() == 0

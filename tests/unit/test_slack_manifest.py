@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from bot.slack.app import COMMAND, SHORTCUT_TRANSLATE
+from bot.slack.corrections import SHORTCUT_FIX
 
 MANIFEST = Path(__file__).resolve().parents[2] / "bot" / "slack" / "manifest.yml"
 
@@ -43,6 +44,8 @@ def test_scopes_and_events_are_exactly_those_used() -> None:
 def test_command_and_shortcut_match_the_listeners() -> None:
     data = _manifest()
     assert [c["command"] for c in data["features"]["slash_commands"]] == [COMMAND]
-    assert [s["callback_id"] for s in data["features"]["shortcuts"]] == [SHORTCUT_TRANSLATE]
+    shortcuts = data["features"]["shortcuts"]
+    assert [s["callback_id"] for s in shortcuts] == [SHORTCUT_TRANSLATE, SHORTCUT_FIX]
+    assert all(s["type"] == "message" and len(s["description"]) <= 80 for s in shortcuts)
     assert data["settings"]["interactivity"]["is_enabled"] is True
     assert data["settings"]["socket_mode_enabled"] is True

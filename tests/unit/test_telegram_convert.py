@@ -71,6 +71,8 @@ def test_bot_sender_and_edit_event_ids() -> None:
 def test_command_menu_languages_and_language_parsing() -> None:
     assert [c.command for c in commands.menu("de")] == list(commands.COMMANDS)
     assert all(c.command.islower() for c in commands.menu("en"))
+    assert "fix" in [c.command for c in commands.menu("uk")]
+    assert "/fix <corrected text>" in commands.HELP_TEXT
     assert commands.menu_languages(("en", "xx", "de")) == ["en", "de"]
     assert commands.parse_languages("de, FR  pt-br") == ("de", "fr", "pt-br")
     assert commands.parse_languages("none") == ()
