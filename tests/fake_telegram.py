@@ -74,6 +74,9 @@ class FakeTelegram:
         self.too_many = 0
         self._next_id = 1000
         self.forbidden_chats: set[int] = set()
+        # (chat, message_thread_id) of forum topics; any other message_thread_id is refused
+        # the way Telegram refuses it ("message thread not found")
+        self.forum_topics: set[tuple[int, int]] = set()
         self._failures: dict[str, list[int]] = {}
         self._limits: dict[str, float] | None = None
         self._sent: list[tuple[float, int]] = []
@@ -183,7 +186,13 @@ class FakeTelegram:
     def _api_setMyCommands(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         return _ok(True)
 
+    def _thread_unknown(self, chat: int, params: dict[str, Any]) -> bool:
+        thread = params.get("message_thread_id")
+        return thread not in (None, "") and (chat, int(thread)) not in self.forum_topics
+
     def _api_sendChatAction(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self._thread_unknown(int(params["chat_id"]), params):
+            return 400, _bad("Bad Request: message thread not found")
         return _ok(True)
 
     def _api_getChatMember(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -241,6 +250,8 @@ class FakeTelegram:
         chat = int(params["chat_id"])
         if chat in self.forbidden_chats:
             return 400, _bad("Bad Request: chat not found")
+        if self._thread_unknown(chat, params):
+            return 400, _bad("Bad Request: message thread not found")
         refused = self._send(chat)
         if refused is not None:
             return 429, refused

@@ -2,7 +2,8 @@
 
 Outgoing conventions (the Slack and Telegram deliverers rely on them):
 - a translation is `OutgoingMessage(kind="translation")` in the original's thread (or starting a
-  thread on the original message), `reply_to_message` = the original message id, idempotency key
+  thread on the original message; on Telegram only a forum topic is a thread, and the reply to
+  the original threads it), `reply_to_message` = the original message id, idempotency key
   `translation:<platform>:<channel>:<message_id>:<lang>`;
 - an edit re-translates and sends key `<that key>:edit:<edit event id>` with `replaces=<that key>`;
 - a delete sends `delete=True` with `replaces=<that key>` for every posted translation.
@@ -84,10 +85,13 @@ def make_translation(
     metadata = {"reply_to": message.event_id, "translation_of": _message_id(message)}
     metadata.update(extra.pop("metadata", {}))
     explicit_command = message.intent == "translate" and message.kind == MessageKind.COMMAND
+    # Slack starts a thread on the original; Telegram threads by replying to it
+    # (`reply_to_message`): its threads are forum topics, and it refuses any other thread id.
+    starts_thread = message.platform != "telegram"
     return OutgoingMessage(
         platform=message.platform,
         channel=message.channel,
-        thread=message.thread or message.message_id,
+        thread=message.thread or (message.message_id if starts_thread else ""),
         text=text,
         idempotency_key=key,
         kind=kind,  # type: ignore[arg-type]

@@ -130,3 +130,30 @@ def test_burst_to_one_group_gets_no_429(
     assert fake.too_many == 0
     assert len(fake.messages) == 12
     assert time.monotonic() - started >= 11 * 0.3  # paced at the group interval (6 s / 20)
+
+
+def test_a_translation_replies_to_its_original_and_names_only_forum_topics(
+    deliverer: Callable[..., TelegramDeliverer], fake: tg.FakeTelegram
+) -> None:
+    """Telegram refuses a message_thread_id that is not a forum topic (the fake does too), so a
+    group translation threads by replying to its original; in a forum topic it names the topic."""
+    from bot.types import IncomingMessage, MessageKind
+    from workers.translation import make_translation
+
+    fake.forum_topics.add((int(GROUP), 500))
+    plain = IncomingMessage(
+        platform="telegram", channel=GROUP, user="7", event_id=f"{GROUP}:91", message_id="91",
+        text="hola", kind=MessageKind.CHANNEL,
+    )  # fmt: skip
+    topic = IncomingMessage(
+        platform="telegram", channel=GROUP, user="7", event_id=f"{GROUP}:92", message_id="92",
+        text="hola", kind=MessageKind.CHANNEL, thread="500",
+    )  # fmt: skip
+    d = deliverer()
+    for message, key in ((plain, "translation:a"), (topic, "translation:b")):
+        assert d.deliver(make_translation(message, "[en] hello", key))
+    first, second = fake.calls_of("sendMessage")
+    assert "message_thread_id" not in first.params
+    assert first.params["reply_parameters"]["message_id"] == 91
+    assert second.params["message_thread_id"] == 500
+    assert second.params["reply_parameters"]["message_id"] == 92
