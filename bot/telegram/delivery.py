@@ -177,19 +177,23 @@ class TelegramDeliverer:
                 else None
             )
             last = index == len(chunks) - 1
+            fields: dict[str, Any] = {
+                "chat_id": chat, "text": chunk, "parse_mode": PARSE_MODE,
+                "reply_parameters": reply, "reply_markup": reply_markup(outgoing) if last else None,
+                "link_preview_options": LinkPreviewOptions(is_disabled=True),
+            }  # fmt: skip
             try:
-                sent: TgMessage = await self._call(
-                    chat,
-                    bot.send_message(
-                        chat_id=chat,
-                        text=chunk,
-                        parse_mode=PARSE_MODE,
-                        reply_parameters=reply,
-                        message_thread_id=thread,
-                        link_preview_options=LinkPreviewOptions(is_disabled=True),
-                        reply_markup=reply_markup(outgoing) if last else None,
-                    ),
-                )
+                try:
+                    sent: TgMessage = await self._call(
+                        chat, bot.send_message(message_thread_id=thread, **fields)
+                    )
+                except BadRequest as exc:
+                    if thread is None or "thread not found" not in exc.message.lower():
+                        raise
+                    # The forum topic was deleted since: post in the chat (still a reply to
+                    # the original where it exists) rather than lose the message.
+                    log.warning("telegram topic %s gone, posting without it %s", thread, ids)
+                    sent = await self._call(chat, bot.send_message(**fields))
             except BadRequest as exc:
                 self._posted.release(key)
                 raise InvalidInputError(

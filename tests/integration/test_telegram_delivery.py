@@ -157,3 +157,15 @@ def test_a_translation_replies_to_its_original_and_names_only_forum_topics(
     assert first.params["reply_parameters"]["message_id"] == 91
     assert second.params["message_thread_id"] == 500
     assert second.params["reply_parameters"]["message_id"] == 92
+
+
+def test_a_reply_into_a_deleted_forum_topic_is_posted_in_the_chat_not_lost(
+    deliverer: Callable[..., TelegramDeliverer], fake: tg.FakeTelegram
+) -> None:
+    outgoing = _out("The answer.", "reply:gone", chat=GROUP, thread="600", reply_to_message="93")
+    assert deliverer().deliver(outgoing)  # topic 600 is not (or no longer) a forum topic
+    refused, posted = fake.calls_of("sendMessage")
+    assert refused.params["message_thread_id"] == 600
+    assert "message_thread_id" not in posted.params
+    assert posted.params["reply_parameters"]["message_id"] == 93
+    assert list(fake.messages.values()) == ["The answer."]
