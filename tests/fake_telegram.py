@@ -660,11 +660,15 @@ class AdapterThread:
         self._thread.join(5)
 
 
-def queued_events(client: redis.Redis, queue: str = "models") -> list[str]:
-    """Event ids of the answer_message tasks waiting in a Celery queue (kombu's Redis format)."""
-    events = []
+def queued_kwargs(client: redis.Redis, queue: str, name: str) -> list[dict[str, Any]]:
+    """The keyword argument `name` of each task waiting in a Celery queue (kombu's Redis format)."""
+    out = []
     for raw in client.lrange(queue, 0, -1):
-        envelope = json.loads(raw)
-        body = json.loads(base64.b64decode(envelope["body"]))
-        events.append(body[1]["message"]["event_id"])
-    return events
+        body = json.loads(base64.b64decode(json.loads(raw)["body"]))
+        out.append(body[1][name])
+    return out
+
+
+def queued_events(client: redis.Redis, queue: str = "models") -> list[str]:
+    """Event ids of the answer_message tasks waiting in a Celery queue."""
+    return [str(message["event_id"]) for message in queued_kwargs(client, queue, "message")]

@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+import redis
+
 from bot.settings import Settings
+from bot.types import IncomingMessage, OutgoingMessage
 from nlp.langid import Py3LangidDetector
 from nlp.translation.chat import ChatTranslator
 from workers.app import state_url
@@ -54,3 +57,30 @@ def build_recording_translator(settings: Settings) -> ChatTranslator:
 def build_tagging_translator(settings: Settings) -> ChatTranslator:
     """No Redis, no model: for CLI tests."""
     return ChatTranslator(TaggingBackend(), detector=Py3LangidDetector())
+
+
+def seed_posted_translation(
+    settings: Settings,
+    client: redis.Redis,
+    message: IncomingMessage,
+    posted_id: str,
+    languages: tuple[str, ...] = ("en", "es"),
+) -> list[OutgoingMessage]:
+    """What the pipeline leaves without a worker: `message` translated (tagging translator) in
+    an auto-translate channel, each translation mapped to the platform message `posted_id` as
+    the delivery task does once the platform answered."""
+    from workers.corrections import remember_posted
+    from workers.preferences import ChannelSettings, UserSettings
+    from workers.translation import TranslationContext, translate_incoming
+
+    ctx = TranslationContext(
+        settings=settings,
+        redis=client,
+        translator=lambda: build_tagging_translator(settings),
+        channel=ChannelSettings(languages=languages, auto_translate=True),
+        user=UserSettings(),
+    )
+    out = translate_incoming(message, ctx)
+    for outgoing in out:
+        remember_posted(client, settings, outgoing, posted_id)
+    return out

@@ -12,33 +12,21 @@ import redis
 
 from bot.errors import InvalidInputError
 from bot.settings import Settings
-from bot.types import IncomingMessage, MessageKind
-from tests.fakes_translation import build_tagging_translator
+from bot.types import IncomingMessage, MessageKind, OutgoingMessage
+from tests.fakes_translation import seed_posted_translation
 from workers.corrections import apply_correction, find_posted_translation, remember_posted
 from workers.keys import Keys
-from workers.preferences import ChannelSettings, UserSettings
-from workers.translation import TranslationContext, translate_incoming
 
 pytestmark = pytest.mark.integration
 
 
-def _posted(settings: Settings, client: redis.Redis) -> list[object]:
-    ctx = TranslationContext(
-        settings=settings,
-        redis=client,
-        translator=lambda: build_tagging_translator(settings),
-        channel=ChannelSettings(languages=("en", "es"), auto_translate=True),
-        user=UserSettings(),
-    )
+def _posted(settings: Settings, client: redis.Redis) -> list[OutgoingMessage]:
     message = IncomingMessage(
         platform="slack", channel="C1", user="U1", event_id="Ev1", message_id="1700.000100",
         text="¿Dónde está la factura de abril? Escríbeme a ana@example.com",
         kind=MessageKind.CHANNEL,
     )  # fmt: skip
-    out = translate_incoming(message, ctx)
-    for outgoing in out:  # what the delivery task does once Slack answered with the post's ts
-        remember_posted(client, settings, outgoing, "1700.000200")
-    return list(out)
+    return seed_posted_translation(settings, client, message, "1700.000200")
 
 
 def test_a_correction_is_recorded_once_redacted_and_edits_the_post(

@@ -32,14 +32,13 @@ from tests.fake_slack import (
     shortcut_payload,
     view_submission_payload,
 )
-from tests.fakes_translation import build_tagging_translator
+from tests.fakes_translation import seed_posted_translation
 from tests.integration.test_slack_http import Endpoint, queued, wait_for
 from workers.app import DELIVER_REPLY
-from workers.corrections import find_posted_translation, remember_posted
+from workers.corrections import find_posted_translation
 from workers.keys import Keys
-from workers.preferences import ChannelSettings, UserSettings
+from workers.preferences import ChannelSettings
 from workers.runtime import configure
-from workers.translation import TranslationContext, translate_incoming
 
 pytestmark = pytest.mark.integration
 
@@ -111,20 +110,11 @@ def corrections(client: redis.Redis, settings: Settings) -> list[dict[str, Any]]
 def seed_translation(endpoint: Endpoint, client: redis.Redis, posted_ts: str) -> str:
     """What the pipeline does without a worker: translate the message (tagging translator) and
     map the post's ts to it, as the delivery task does once Slack answered. Returns its text."""
-    settings = endpoint.settings
-    ctx = TranslationContext(
-        settings=settings,
-        redis=client,
-        translator=lambda: build_tagging_translator(settings),
-        channel=ChannelSettings(languages=("en", "es"), auto_translate=True),
-        user=UserSettings(),
-    )
     message = IncomingMessage(
         platform="slack", channel="C0001", user="U0001", event_id="C0001:1700000000.000100",
         message_id="1700000000.000100", text=ORIGINAL, kind=MessageKind.CHANNEL,
     )  # fmt: skip
-    [translation] = translate_incoming(message, ctx)
-    remember_posted(client, settings, translation, posted_ts)
+    [translation] = seed_posted_translation(endpoint.settings, client, message, posted_ts)
     endpoint.fake.add_message(
         "C0001", translation.text, ts=posted_ts, user="UPARLEY", bot_id="BPARLEY",
         thread_ts="1700000000.000100",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -155,14 +154,6 @@ def test_lang_settings_admin_check_and_auto_translation_intake(
     assert sorted(events) == [f"{GROUP}:74", f"{GROUP}:74:edit:{tg.NOW + 60}"]
 
 
-def _queued_messages(client: redis.Redis) -> list[dict[str, object]]:
-    out = []
-    for raw in client.lrange("models", 0, -1):
-        body = json.loads(base64.b64decode(json.loads(raw)["body"]))
-        out.append(body[1]["message"])
-    return out
-
-
 def test_summarize_and_write_commands(
     fake: tg.FakeTelegram,
     tg_settings: Callable[..., Settings],
@@ -183,7 +174,7 @@ def test_summarize_and_write_commands(
     while thread.adapter.services.inbox.size() or fake.confirmed_offset < 806:
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    queued = {str(m["message_id"]): m for m in _queued_messages(redis_client)}
+    queued = {str(m["message_id"]): m for m in tg.queued_kwargs(redis_client, "models", "message")}
     assert set(queued) == {"81", "83", "84"}
     assert (queued["81"]["intent"], queued["81"]["text"]) == ("summarize", "2h")
     assert (queued["83"]["intent"], queued["83"]["text"]) == ("summarize", "1m")

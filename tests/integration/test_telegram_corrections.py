@@ -6,7 +6,6 @@ posted translation and the correction lands, redacted, on the learning stream.""
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -20,12 +19,11 @@ from bot.telegram.corrections import FIX_USAGE, FIXED, UNCHANGED
 from bot.types import IncomingMessage, MessageKind
 from tests import fake_telegram as tg
 from tests.conftest import WorkerProcess
-from tests.fakes_translation import build_tagging_translator
+from tests.fakes_translation import seed_posted_translation
 from tests.waiting import wait_for
-from workers.corrections import find_posted_translation, remember_posted
+from workers.corrections import find_posted_translation
 from workers.keys import Keys
-from workers.preferences import ChannelSettings, UserSettings
-from workers.translation import TranslationContext, translate_incoming
+from workers.preferences import ChannelSettings
 
 pytestmark = pytest.mark.integration
 
@@ -66,15 +64,6 @@ def _corrections(client: redis.Redis, settings: Settings) -> list[dict[str, Any]
     stream = Keys(settings.namespace).translation_corrections_stream()
     entries = cast(list[tuple[str, dict[str, str]]], client.xrange(stream))
     return [json.loads(fields["data"]) for _, fields in entries]
-
-
-def _deliveries(client: redis.Redis) -> list[dict[str, Any]]:
-    """The `outgoing` of each deliver_reply task waiting in the io queue (kombu's format)."""
-    out = []
-    for raw in client.lrange("io", 0, -1):
-        body = json.loads(base64.b64decode(json.loads(raw)["body"]))
-        out.append(body[1]["outgoing"])
-    return out
 
 
 def _wait_handled(thread: tg.AdapterThread, fake: tg.FakeTelegram, last_update: int) -> None:
@@ -155,19 +144,11 @@ def _replies_to(fake: tg.FakeTelegram, message_id: int) -> list[str]:
 
 def _seed(settings: Settings, client: redis.Redis, posted_id: int) -> str:
     """A posted translation, as the worker pipeline leaves it; its text."""
-    ctx = TranslationContext(
-        settings=settings,
-        redis=client,
-        translator=lambda: build_tagging_translator(settings),
-        channel=AUTO_TRANSLATE,
-        user=UserSettings(),
-    )
     message = IncomingMessage(
         platform="telegram", channel=str(GROUP), user="42", event_id=f"{GROUP}:91",
         message_id="91", text=SPANISH, kind=MessageKind.CHANNEL,
     )  # fmt: skip
-    [translation] = translate_incoming(message, ctx)
-    remember_posted(client, settings, translation, str(posted_id))  # what deliver_reply does
+    [translation] = seed_posted_translation(settings, client, message, str(posted_id))
     return translation.text
 
 
@@ -193,7 +174,7 @@ def test_fix_usage_help_refusals_and_an_enqueued_edit(
     adapters.append(thread)
     _wait_handled(thread, fake, 917)
     assert _corrections(redis_client, settings) == []
-    deliveries = _deliveries(redis_client)
+    deliveries = tg.queued_kwargs(redis_client, "io", "outgoing")
     assert all(d["kind"] == "notice" and d["reply_to_message"] for d in deliveries)
     notices = {int(d["reply_to_message"]): d["text"] for d in deliveries}
     assert set(notices) == {111, 112, 113, 114, 116, 117}
@@ -208,12 +189,14 @@ def test_fix_usage_help_refusals_and_an_enqueued_edit(
     _wait_handled(thread, fake, 918)
     [correction] = _corrections(redis_client, settings)
     assert correction["user"] == "telegram:7"
-    [edit] = [d for d in _deliveries(redis_client) if d["kind"] == "translation"]
+    [edit] = [
+        d for d in tg.queued_kwargs(redis_client, "io", "outgoing") if d["kind"] == "translation"
+    ]
     assert edit["replaces"] == f"translation:telegram:{GROUP}:91:en"
     assert edit["channel"] == str(GROUP) and edit["text"] == "Where is the April invoice?"
     notices = {
         int(d["reply_to_message"]): d["text"]
-        for d in _deliveries(redis_client)
+        for d in tg.queued_kwargs(redis_client, "io", "outgoing")
         if d["kind"] == "notice"
     }
     assert notices[118] == FIXED
