@@ -60,7 +60,7 @@ class SlackDeliverer:
     def web(self) -> WebClient:
         """The Web API client, built on first use (workers without Slack never need a token)."""
         if self._web is None:
-            self._web = build_web_client(self._settings)
+            self._web = build_web_client(self._settings, resend=False)
         return self._web
 
     def deliver(self, outgoing: OutgoingMessage) -> bool:

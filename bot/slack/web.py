@@ -25,18 +25,20 @@ def is_ts(value: str) -> bool:
     return bool(_TS.match(value))
 
 
-def build_web_client(settings: Settings) -> WebClient:
-    """The Web API client for the bot token, at `PARLEY_SLACK_API_URL`."""
+def build_web_client(settings: Settings, *, resend: bool = True) -> WebClient:
+    """The Web API client for the bot token, at `PARLEY_SLACK_API_URL`.
+
+    `resend=False` (the deliverer): no built-in resend after a dropped connection. Slack may have
+    taken the first request, and a resend inside one attempt is a double post the recovery lookup
+    cannot see; the error becomes a TransientError and the retried task looks the post up.
+    """
     if settings.slack_bot_token is None:
         raise ConfigurationError("Slack needs a bot token: set PARLEY_SLACK_BOT_TOKEN (xoxb-...)")
-    # No built-in resend after a dropped connection: Slack may have taken the first request, and
-    # a resend inside one attempt is a double post the recovery lookup cannot see. The error
-    # becomes a TransientError instead, and the retried task looks the post up (recover.py).
     return WebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=15,
-        retry_handlers=[],
+        retry_handlers=None if resend else [],
     )
 
 
