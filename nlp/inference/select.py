@@ -117,6 +117,11 @@ def build_backend(
     device = loaded.device
     backend, compute = resolve(options, device)
     if backend == "transformers":
+        if compute == "bfloat16" and device == "cpu" and not cpu_has_native_bf16():
+            logger.warning(
+                "bfloat16 on a CPU without AVX-512 BF16 or AMX is emulated: prompts run about "
+                "7x slower than float32; unset PARLEY_INFERENCE_COMPUTE_TYPE for the default"
+            )
         model = _model_in(loaded, transformers_dtype(options, device))
         static = options.static_cache and device == "cuda"
         if options.static_cache and not static:
@@ -168,11 +173,6 @@ def _model_in(loaded: LoadedModel, dtype_name: str) -> Any:
     dtype = getattr(torch, dtype_name)
     if getattr(loaded.model, "dtype", dtype) == dtype:
         return loaded.model
-    if dtype == torch.bfloat16 and loaded.device == "cpu" and not cpu_has_native_bf16():
-        logger.warning(
-            "bfloat16 on a CPU without AVX-512 BF16 or AMX is emulated: prompts run about 7x "
-            "slower than float32; unset %s_COMPUTE_TYPE for the measured default", SETTING[:-8]
-        )  # fmt: skip
     logger.info(
         "Using a %s copy of %s (loaded as %s)", dtype_name, loaded.name, _dtype(loaded.model)
     )
