@@ -1,9 +1,11 @@
 """Answer quality of the offline default on the packaged sample knowledge base.
 
-The eval set (`bench/data/answers_eval.jsonl`) is small and hand-written for this benchmark: 21
+The eval set is small and hand-written for this benchmark: `bench/data/answers_eval.jsonl` (21
 questions over the sample KB in English, Spanish, German and Swedish, each with the key facts an
 answer must state (any spelling in a group counts) and the doc_id it should cite, plus 7
-off-topic or unanswerable questions that must escalate. It is not a public benchmark.
+off-topic or unanswerable questions that must escalate) and `answers_eval_extra.jsonl` (64 more
+answerable, 16 each in the four languages, and 16 more that must escalate). It is not a public
+benchmark.
 
 Every question is drafted (gates off) so each variant's confidences and top retrieval scores are
 recorded; the gates (`min_retrieval_score`, `confidence_threshold`) are then applied as the
@@ -14,7 +16,9 @@ answerer applies them. Variants, all on the same model, retriever and questions 
 - plain: plain transformers `generate`, minimal prompt (top 3 passages + question), no gates.
 
 Run: python bench/bench_answers.py [--limit N] [--only ID,...] [--variant improved,current,plain]
-(the inference backend comes from the settings, as in the runtime: e.g. PARLEY_INFERENCE_BACKEND)
+     [--eval answers_eval.jsonl] [--save verdicts.jsonl]
+(the inference backend comes from the settings, as in the runtime: e.g. PARLEY_INFERENCE_BACKEND;
+two saved runs on different backends are compared question by question by compare_answers.py)
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from nlp.loading import load_causal_lm
 from nlp.prompts import is_refusal, passage_support
 from retrieval.factory import build_retriever, ensure_sample_knowledge_base
 
-EVAL_FILE = Path(__file__).parent / "data" / "answers_eval.jsonl"
+DATA = Path(__file__).parent / "data"
+EVAL_FILES = "answers_eval.jsonl,answers_eval_extra.jsonl"
 
 
 @dataclass
@@ -112,44 +117,65 @@ def has_fact(text: str, alternatives: list[str]) -> bool:
     return False
 
 
+def verdicts(
+    items: list[dict[str, Any]], outs: list[Outcome], min_score: float, threshold: float
+) -> list[dict[str, Any]]:
+    """Per question, with the gates applied: answered or not, and for answers whether the facts,
+    the citation and the language are right (`correct`: all three)."""
+    detector = LinguaDetector()
+    rows = []
+    for item, out in zip(items, outs, strict=True):
+        gated = out.top_score < min_score
+        answers = not gated and out.confidence >= threshold and not is_refusal(out.text)
+        row: dict[str, Any] = {"id": item["id"], "answerable": bool(item["facts"]),
+                               "answers": answers, "gated": gated}  # fmt: skip
+        if item["facts"] and answers:
+            guess = detector.detect(re.sub(r"\[\d+\]", "", out.text))
+            row["facts"] = all(has_fact(out.text, group) for group in item["facts"])
+            row["cite"] = item["doc"] in out.cited
+            row["lang"] = guess is not None and guess.code == item["lang"]
+            row["correct"] = row["facts"] and row["cite"] and row["lang"]
+        row["seconds"] = out.search_seconds if gated else out.seconds
+        rows.append(row)
+    return rows
+
+
 def score(
     items: list[dict[str, Any]], outs: list[Outcome], min_score: float, threshold: float
 ) -> dict[str, float]:
     """The metrics with the gates applied."""
-    detector = LinguaDetector()
-    n_ans = sum(1 for i in items if i["facts"])
-    n_un = len(items) - n_ans
-    answered = correct = cited = lang_ok = fact_ok = false_answers = 0
-    latency = 0.0
-    for item, out in zip(items, outs, strict=True):
-        gated = out.top_score < min_score
-        answers = not gated and out.confidence >= threshold and not is_refusal(out.text)
-        latency += out.search_seconds if gated else out.seconds
-        if not item["facts"]:
-            false_answers += answers
-            continue
-        if not answers:
-            continue
-        answered += 1
-        facts = all(has_fact(out.text, group) for group in item["facts"])
-        cite = item["doc"] in out.cited
-        guess = detector.detect(re.sub(r"\[\d+\]", "", out.text))
-        lang = guess is not None and guess.code == item["lang"]
-        fact_ok += facts
-        cited += cite
-        lang_ok += lang
-        correct += facts and cite and lang
-    pct = max(answered, 1)
+    rows = verdicts(items, outs, min_score, threshold)
+    n_ans = sum(1 for r in rows if r["answerable"])
+    answered = [r for r in rows if r["answerable"] and r["answers"]]
+    false_answers = sum(1 for r in rows if not r["answerable"] and r["answers"])
+    pct = max(len(answered), 1)
     return {
-        "answer_rate": answered / max(n_ans, 1),
-        "fact_acc": fact_ok / pct,
-        "cite_ok": cited / pct,
-        "lang_ok": lang_ok / pct,
-        "all_ok/answerable": correct / max(n_ans, 1),
-        "false_answer": false_answers / max(n_un, 1),
-        "escalation": 1 - (answered + false_answers) / len(items),
-        "latency_s": latency / len(items),
+        "answer_rate": len(answered) / max(n_ans, 1),
+        "fact_acc": sum(r["facts"] for r in answered) / pct,
+        "cite_ok": sum(r["cite"] for r in answered) / pct,
+        "lang_ok": sum(r["lang"] for r in answered) / pct,
+        "all_ok/answerable": sum(r["correct"] for r in answered) / max(n_ans, 1),
+        "false_answer": false_answers / max(len(rows) - n_ans, 1),
+        "escalation": 1 - (len(answered) + false_answers) / len(rows),
+        "latency_s": sum(r["seconds"] for r in rows) / len(rows),
     }
+
+
+def save(
+    path: Path,
+    items: list[dict[str, Any]],
+    results: dict[str, list[Outcome]],
+    gates: dict[str, tuple[float, float]],
+) -> None:
+    """Per-question verdicts and texts, one JSON line each, tagged with variant and backend."""
+    options = InferenceOptions.from_settings(Settings())
+    backend = f"{options.backend}/{options.compute_type}"
+    with path.open("w", encoding="utf-8") as out:
+        for variant, outs in results.items():
+            for row, o in zip(verdicts(items, outs, *gates[variant]), outs, strict=True):
+                row.update(variant=variant, backend=backend, text=o.text, confidence=o.confidence)
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"per-question verdicts: {path} (backend setting {backend})")
 
 
 def gate_report(items: list[dict[str, Any]], retriever: Any) -> None:
@@ -186,8 +212,17 @@ def main() -> None:
     parser.add_argument("--only", default="", help="Comma-separated question id prefixes.")
     parser.add_argument("--variant", default="improved,current,plain")
     parser.add_argument("--gate-scores", action="store_true", help="Only the retrieval scores.")
+    parser.add_argument("--eval", default=EVAL_FILES, help="Comma-separated files in bench/data.")
+    parser.add_argument(
+        "--save", type=Path, help="Write per-question verdicts (JSONL) for compare_answers.py."
+    )
     args = parser.parse_args()
-    items = [json.loads(x) for x in EVAL_FILE.read_text("utf-8").splitlines() if x.strip()]
+    items = [
+        json.loads(x)
+        for name in args.eval.split(",")
+        for x in (DATA / name).read_text("utf-8").splitlines()
+        if x.strip()
+    ]
     if args.only:
         items = [i for i in items if i["id"].startswith(tuple(args.only.split(",")))]
     items = items[: args.limit] if args.limit else items
@@ -221,7 +256,9 @@ def main() -> None:
                 gates[variant] = (defaults.min_retrieval_score, defaults.confidence_threshold)
             results[variant] = outs
     print(f"\n{len(items)} questions ({sum(1 for i in items if i['facts'])} answerable); "
-          "hand-written eval set, bench/data/answers_eval.jsonl")  # fmt: skip
+          f"hand-written eval set, bench/data/{{{args.eval}}}")  # fmt: skip
+    if args.save:
+        save(args.save, items, results, gates)
     for variant, outs in results.items():
         gate, thr = gates[variant]
         m = score(items, outs, gate, thr)
