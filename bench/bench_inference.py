@@ -48,6 +48,9 @@ DATA = Path(__file__).parent / "data"
 BACKENDS = {
     "transformers fp32": InferenceOptions(backend="transformers"),
     "transformers bf16": InferenceOptions(backend="transformers", compute_type="bfloat16"),
+    "transformers bf16 matmuls": InferenceOptions(
+        backend="transformers", compute_type="bfloat16_float32"
+    ),
     "auto": InferenceOptions(),  # Parley's default on this device
     "torch int8 dynamic": InferenceOptions(backend="int8"),
     "ct2 float32": InferenceOptions(backend="ctranslate2", compute_type="float32"),

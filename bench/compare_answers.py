@@ -24,6 +24,8 @@ MAX_MORE_WRONG = 1
 
 
 def load(path: Path, variant: str) -> dict[str, dict[str, Any]]:
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file (write it with bench_answers.py --save {path})")
     rows = [json.loads(x) for x in path.read_text("utf-8").splitlines() if x.strip()]
     return {r["id"]: r for r in rows if r["variant"] == variant}
 

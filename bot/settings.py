@@ -98,13 +98,15 @@ class Settings(BaseSettings):
         "CUDA: transformers bf16/fp16), transformers, int8 (torch dynamic, CPU) or ctranslate2",
     )
     inference_compute_type: Literal[
-        "auto", "float32", "float16", "bfloat16", "int8", "int8_float32", "int8_float16",
-        "int8_bfloat16",
+        "auto", "float32", "float16", "bfloat16", "bfloat16_float32", "int8", "int8_float32",
+        "int8_float16", "int8_bfloat16",
     ] = Field(
         "auto",
-        description="auto: CTranslate2 float32 on CPU, bf16/fp16 on CUDA; float32/bfloat16/"
+        description="auto: on a CPU with native bf16 transformers bfloat16_float32, on other "
+        "CPUs CTranslate2 float32, on CUDA bf16/fp16; float32/bfloat16/"
         "float16: the transformers weights' dtype or CTranslate2's compute type (bfloat16 on a "
-        "CPU: transformers, fast only with native bf16); int8*: CTranslate2",
+        "CPU: transformers, fast only with native bf16); bfloat16_float32: transformers with "
+        "bf16 matrix products and float32 elsewhere; int8*: CTranslate2",
     )  # fmt: skip
     inference_threads: int = Field(0, ge=0, le=256, description="CPU threads (0: all cores)")
     inference_max_batch: int = Field(

@@ -1,9 +1,9 @@
 """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX).
 
-It decides what bf16 weights cost on a CPU. With native bf16, transformers in bf16 ran 2.5x
-CTranslate2 float32's throughput under load, with a few answers changed (docs/models.md), so it
-is an option. Without, torch emulates bf16 and prompt processing is about 7x slower than fp32:
-Parley warns when asked for it there.
+It decides what bf16 costs on a CPU. With native bf16, bf16 matrix products with float32
+elsewhere (`bfloat16_float32`) kept fp32's answers within the tolerance and are faster than
+CTranslate2 float32, so `auto` picks them there (docs/models.md). Without, torch emulates bf16
+and prompt processing is about 7x slower than fp32: Parley warns when asked for it there.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Settings -> the backend that runs a model, behind a shared micro-batcher.
 
-`auto` picks, per device, the fastest backend that kept quality on bench/bench_inference.py
-(docs/models.md): on CPU CTranslate2 float32, on CUDA transformers in bf16/fp16. On a CPU with
-native bf16, transformers bf16 (`PARLEY_INFERENCE_COMPUTE_TYPE=bfloat16`) is faster under load
-but changed answers, so it is an option, not the default.
+`auto` picks, per device, the fastest backend that kept quality on bench/bench_inference.py and
+bench/bench_answers.py (docs/models.md): on a CPU with native bf16 (AVX-512 BF16 or AMX)
+transformers with bf16 matrix products and float32 elsewhere (`bfloat16_float32`), on other
+CPUs CTranslate2 float32, on CUDA transformers in bf16/fp16. Plain bf16 on a CPU
+(`PARLEY_INFERENCE_COMPUTE_TYPE=bfloat16`) is an option: it changed answers.
 A backend that is not installed or cannot run the model falls back to plain transformers, with
 a log line naming the reason and the fallback. One batcher per model and options per process,
 so drafting and translation on the same model share batches.
@@ -31,10 +32,14 @@ logger = logging.getLogger(__name__)
 
 SETTING = "PARLEY_INFERENCE_BACKEND"
 AUTO_CPU_BACKEND = "ctranslate2"
-# Measured (docs/models.md "Inference backends"): CT2 float32 gives fp32's answers 1.9x faster;
+# Measured (docs/models.md "Inference backends"): CT2 float32 gives fp32's answers 1.7x faster;
 # CT2 int8 was faster still but changed answers (chrF 57 vs fp32, an escalation decision flipped).
 AUTO_CPU_COMPUTE_TYPE = "float32"
-TRANSFORMERS_DTYPES = ("float32", "bfloat16", "float16")
+MIXED = "bfloat16_float32"  # bf16 matrix products, float32 elsewhere (nlp/inference/mixed.py)
+# With native bf16: as fast as CT2 float32 at batch 1, 2x sooner first token, far more under
+# load, and within the answer-quality tolerance (plain bf16 was not).
+AUTO_BF16_CPU = ("transformers", MIXED)
+TRANSFORMERS_DTYPES = ("float32", "bfloat16", "float16", MIXED)
 
 _state: dict[str, Any] = {"options": InferenceOptions(backend="transformers")}
 _shared: dict[tuple[Any, ...], tuple[LoadedModel, MicroBatcher]] = {}
@@ -56,9 +61,11 @@ def resolve(options: InferenceOptions, device: str) -> tuple[str, str]:
     """(backend, compute type) that `options` mean on `device` ("cpu" or "cuda")."""
     backend: str = options.backend
     compute = options.compute_type
+    if backend == compute == "auto" and device == "cpu" and cpu_has_native_bf16():
+        return AUTO_BF16_CPU
     if backend == "auto":
         # CTranslate2 has no bf16 on CPU: bf16 asked for there means transformers.
-        cpu_ct2 = device == "cpu" and compute != "bfloat16"
+        cpu_ct2 = device == "cpu" and compute not in ("bfloat16", MIXED)
         backend = AUTO_CPU_BACKEND if cpu_ct2 else "transformers"
         if device == "cpu" and compute == "auto":
             compute = AUTO_CPU_COMPUTE_TYPE
@@ -78,7 +85,7 @@ def transformers_dtype(options: InferenceOptions, device: str) -> str:
     """The dtype to load a causal LM in: what its transformers backend runs, else float32
     (CTranslate2 converts from the folder; int8 quantizes fp32 weights)."""
     backend, compute = resolve(options, device)
-    if backend != "transformers":
+    if backend != "transformers" or compute == MIXED:
         return "float32"
     if device == "cuda" and compute == "bfloat16":
         import torch
@@ -117,16 +124,21 @@ def build_backend(
     device = loaded.device
     backend, compute = resolve(options, device)
     if backend == "transformers":
-        if compute == "bfloat16" and device == "cpu" and not cpu_has_native_bf16():
+        if compute in ("bfloat16", MIXED) and device == "cpu" and not cpu_has_native_bf16():
             logger.warning(
                 "bfloat16 on a CPU without AVX-512 BF16 or AMX is emulated: prompts run about "
                 "7x slower than float32; unset PARLEY_INFERENCE_COMPUTE_TYPE for the default"
             )
         model = _model_in(loaded, transformers_dtype(options, device))
+        if compute == MIXED:
+            from nlp.inference.mixed import bfloat16_matmuls
+
+            model = bfloat16_matmuls(model)
         static = options.static_cache and device == "cuda"
         if options.static_cache and not static:
             logger.info("PARLEY_INFERENCE_STATIC_CACHE applies on CUDA only; %s is not", device)
-        label = f"transformers {_dtype(model)}{', static cache' if static else ''} ({device})"
+        dtype = MIXED if compute == MIXED else _dtype(model)
+        label = f"transformers {dtype}{', static cache' if static else ''} ({device})"
         return TransformersBackend(
             model, loaded.tokenizer, device, label=label, static_cache=static
         )

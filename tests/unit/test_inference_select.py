@@ -11,7 +11,7 @@ import pytest
 
 from nlp.inference import GenerationRequest, InferenceOptions, build_backend, resolve
 from nlp.inference.cpu_features import bf16_in_cpuinfo
-from nlp.inference.select import AUTO_CPU_BACKEND, AUTO_CPU_COMPUTE_TYPE
+from nlp.inference.select import AUTO_BF16_CPU, AUTO_CPU_BACKEND, AUTO_CPU_COMPUTE_TYPE
 from nlp.loading import LoadedModel
 
 
@@ -45,6 +45,14 @@ def tiny(family: str = "llama") -> LoadedModel:
     return LoadedModel(model, TinyTokenizer(), f"tiny-{family}", "cpu", source="")
 
 
+@pytest.fixture
+def no_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nlp.inference.select as select
+
+    monkeypatch.setattr(select, "cpu_has_native_bf16", lambda: False)
+
+
+@pytest.mark.usefixtures("no_native_bf16")
 def test_auto_is_the_measured_cpu_default_and_transformers_half_precision_on_cuda() -> None:
     assert resolve(InferenceOptions(), "cpu") == (AUTO_CPU_BACKEND, AUTO_CPU_COMPUTE_TYPE)
     assert resolve(InferenceOptions(), "cuda") == ("transformers", "bfloat16")
@@ -56,6 +64,23 @@ def test_auto_is_the_measured_cpu_default_and_transformers_half_precision_on_cud
     assert resolve(InferenceOptions(backend="transformers"), "cpu") == ("transformers", "float32")
 
 
+def test_auto_on_a_cpu_with_native_bf16_is_bf16_matrix_products(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import nlp.inference.select as select
+
+    monkeypatch.setattr(select, "cpu_has_native_bf16", lambda: True)
+    assert AUTO_BF16_CPU == ("transformers", "bfloat16_float32")
+    assert resolve(InferenceOptions(), "cpu") == AUTO_BF16_CPU
+    assert resolve(InferenceOptions(), "cuda") == ("transformers", "bfloat16")
+    # Only auto follows the CPU: a chosen backend or compute type is honoured as before.
+    assert resolve(InferenceOptions(backend="ctranslate2"), "cpu") == ("ctranslate2", "float32")
+    assert resolve(InferenceOptions(backend="transformers"), "cpu") == ("transformers", "float32")
+    f32 = InferenceOptions(compute_type="float32")
+    assert resolve(f32, "cpu") == (AUTO_CPU_BACKEND, "float32")
+
+
+@pytest.mark.usefixtures("no_native_bf16")
 def test_bf16_on_cpu_is_transformers_and_other_dtypes_are_honoured() -> None:
     # CTranslate2 has no bf16 on CPU: asked for under auto, it means transformers.
     assert resolve(InferenceOptions(compute_type="bfloat16"), "cpu") == ("transformers", "bfloat16")
