@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -58,6 +59,9 @@ class LexicalIndex:
     def __init__(self, ids: Sequence[int], texts: Sequence[str]) -> None:
         import bm25s
 
+        # bm25s sets its logger to DEBUG when imported: each index would print a debug line
+        # into the terminal chat and the worker logs. Its warnings still show.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self._ids = np.asarray(list(ids), dtype=np.int64)
         self._bm25: Any = None
         if len(self._ids):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -151,3 +152,14 @@ def test_identifier_detection_and_tokenizer() -> None:
         "betyder",
         "felet",
     ]
+
+
+def test_building_a_lexical_index_prints_no_debug_line(caplog: pytest.LogCaptureFixture) -> None:
+    """bm25s sets its own logger to DEBUG: under a root handler with no level (as the CLI's
+    basicConfig makes) its per-index line would reach the terminal chat."""
+    from retrieval.lexical import LexicalIndex
+
+    with caplog.at_level(logging.DEBUG):
+        index = LexicalIndex([7, 8], ["Error E1042 means the token expired", "Plans and prices"])
+    assert index.search("E1042", k=2)[0][0] == 7
+    assert not [r for r in caplog.records if r.name.startswith("bm25s")]  # no debug in the chat
