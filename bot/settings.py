@@ -94,8 +94,9 @@ class Settings(BaseSettings):
     # Inference (docs/models.md "Inference backends")
     inference_backend: Literal["auto", "transformers", "int8", "ctranslate2"] = Field(
         "auto",
-        description="What runs the dialogue/translation model: auto (CPU: CTranslate2 float32, "
-        "CUDA: transformers bf16/fp16), transformers, int8 (torch dynamic, CPU) or ctranslate2",
+        description="What runs the dialogue/translation model: auto (the measured fastest that "
+        "keeps answers, see PARLEY_INFERENCE_COMPUTE_TYPE), transformers, int8 (torch dynamic, "
+        "CPU) or ctranslate2",
     )
     inference_compute_type: Literal[
         "auto", "float32", "float16", "bfloat16", "bfloat16_float32", "int8", "int8_float32",
@@ -119,6 +120,14 @@ class Settings(BaseSettings):
         False,
         description="CUDA, transformers backend: a static KV cache, so transformers compiles the "
         "decode step (torch.compile, CUDA graphs); each new batch size compiles once (~40 s)",
+    )
+    inference_prompt_lookup: int = Field(
+        16,
+        ge=0,
+        le=64,
+        description="transformers backend, one request at a time: check up to this many tokens "
+        "copied from the prompt (passages, mentions, links) in one pass, keeping the model's "
+        "own greedy choices (the same answers in fewer passes); 0 turns it off",
     )
     # Streaming replies (docs/runtime.md "Streaming")
     streaming: bool = Field(

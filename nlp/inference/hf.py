@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from nlp.inference.lookup import empty_cache, lookup_generate, lookup_supported
 from nlp.inference.prefix_cache import PrefixCache
 from nlp.inference.streaming import TextStream, text_streams
 from nlp.inference.types import (
@@ -111,7 +112,14 @@ class TransformersBackend:
     prefix's model state computed once, see the module docstring)."""
 
     def __init__(
-        self, model: Any, tokenizer: Any, device: str, *, label: str, static_cache: bool = False
+        self,
+        model: Any,
+        tokenizer: Any,
+        device: str,
+        *,
+        label: str,
+        static_cache: bool = False,
+        prompt_lookup: int = 0,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -123,11 +131,17 @@ class TransformersBackend:
             tokenizer.pad_token = tokenizer.eos_token
         self.prefix_cache = PrefixCache(model, device)
         self.static = StaticDecode(self.max_context) if static_cache else None
+        # Prompt-lookup decoding for batches of one (nlp/inference/lookup.py): at most this
+        # many proposed tokens checked per pass; 0 or a model it cannot run on: plain `generate`.
+        lookup = prompt_lookup > 0 and self.static is None and lookup_supported(model)
+        self.prompt_lookup = prompt_lookup if lookup else 0
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
         """One `generate` per shared prefix in the batch (one in all when reuse is off)."""
         if self.static is not None:  # one fixed-shape cache: whole prompts, padded batch sizes
             return self._generate(requests)
+        if len(requests) == 1 and self.prompt_lookup:
+            return [self._lookup(requests[0])]
         groups = prefix_groups(requests)
         if len(groups) < 2 or not self.prefix_cache.supported:
             return self._generate(requests)
@@ -136,6 +150,20 @@ class TransformersBackend:
             done = self._generate([requests[i] for i in members])
             outputs.update(zip(members, done, strict=True))
         return [outputs[i] for i in range(len(requests))]
+
+    def _lookup(self, request: GenerationRequest) -> GenerationOutput:
+        state = self.prefix_cache.state(request.prefix, 1)
+        if state is None and request.prefix and not self.prefix_cache.supported:
+            return self._generate([request])[0]  # found out now: this model's state is not plain
+        stop = self._stop_ids
+        (stream,) = text_streams([request], self.tokenizer, stop)
+        return lookup_generate(
+            self.model, self.tokenizer, request, device=self.device, stop_ids=stop,
+            cache=state if state is not None else empty_cache(self.model),
+            cached=len(request.prefix) if state is not None else 0,
+            cache_argument=self.prefix_cache.argument, stream=stream,
+            max_proposal=self.prompt_lookup,
+        )  # fmt: skip
 
     def _generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
         import torch

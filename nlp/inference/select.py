@@ -140,13 +140,15 @@ def build_backend(
         dtype = MIXED if compute == MIXED else _dtype(model)
         label = f"transformers {dtype}{', static cache' if static else ''} ({device})"
         return TransformersBackend(
-            model, loaded.tokenizer, device, label=label, static_cache=static
-        )
+            model, loaded.tokenizer, device, label=label, static_cache=static,
+            prompt_lookup=options.prompt_lookup,
+        )  # fmt: skip
     plain = TransformersBackend(
         loaded.model,
         loaded.tokenizer,
         device,
         label=f"transformers {_dtype(loaded.model)} ({device})",
+        prompt_lookup=options.prompt_lookup,
     )
     try:
         if backend == "ctranslate2":

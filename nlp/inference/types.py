@@ -106,6 +106,7 @@ class InferenceOptions:
     max_batch: int = 16
     batch_wait_ms: float = 30.0
     static_cache: bool = False  # CUDA, transformers: fixed-shape KV cache, compiled decode step
+    prompt_lookup: int = 16  # transformers, batches of one: proposed tokens per pass (0: off)
 
     @classmethod
     def from_settings(cls, settings: Any) -> InferenceOptions:
@@ -116,6 +117,7 @@ class InferenceOptions:
             max_batch=settings.inference_max_batch,
             batch_wait_ms=settings.inference_batch_wait_ms,
             static_cache=settings.inference_static_cache,
+            prompt_lookup=settings.inference_prompt_lookup,
         )
 
 
