@@ -109,7 +109,12 @@ def make_backend(loaded: Any, name: str, cache_dir: Path) -> Any:
 
     dtype = {"transformers fp32": torch.float32, "transformers bf16": torch.bfloat16}.get(name)
     if dtype is None:
-        return build_backend(loaded, BACKENDS[name], cache_dir=cache_dir)
+        options = BACKENDS[name]
+        if name == "auto":  # Parley's default, with the PARLEY_INFERENCE_* environment applied
+            from bot.settings import Settings
+
+            options = InferenceOptions.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+        return build_backend(loaded, options, cache_dir=cache_dir)
     model = loaded.model
     if model.dtype != dtype:
         model = copy.deepcopy(model).to(dtype)

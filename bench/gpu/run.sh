@@ -10,6 +10,9 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
   --target /tmp/site .whl/*.whl || exit 3
 export PYTHONPATH=/tmp/site:$PWD/.gpu/site:$PWD HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
 export TOKENIZERS_PARALLELISM=false
+# The twin has random weights: what prompt lookup accepts there says nothing of the real model,
+# so these runs measure plain decoding (the real model's lookup figures come from the CPU runs).
+export PARLEY_INFERENCE_PROMPT_LOOKUP=${PARLEY_INFERENCE_PROMPT_LOOKUP:-0}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
 python3 -c "import torch, transformers, celery; print(torch.__version__, transformers.__version__, celery.__version__)" | tee -a "$OUT/gpu.txt" || exit 4
 [ -d /tmp/twin ] || timeout 120 python3 bench/shape_twin.py --source .gpu/model --out /tmp/twin || exit 5

@@ -3,8 +3,10 @@
 Callers on any thread submit requests and block on their futures; one daemon thread takes the
 first waiting request, waits at most `max_wait` for more (or until `max_batch` are there),
 and runs them as one batch on the backend. Requests only share a batch with requests of the
-same `group`. When a batch fails, each of its requests is retried on its own, so one bad
-request fails only itself. The thread starts on first use and again after a fork.
+same `group`. A request the backend reports finished early (`on_done`) resolves its future
+then, not when the whole batch ends. When a batch fails, each of its requests not yet finished
+is retried on its own, so one bad request fails only itself. The thread starts on first use and
+again after a fork.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any
 
 from nlp.inference.types import GenerationBackend, GenerationOutput, GenerationRequest
@@ -114,14 +117,29 @@ class MicroBatcher:
         batch.sort(key=lambda item: len(item[0].prompt_ids))  # less padding
         self.batch_sizes = [*self.batch_sizes[-999:], len(batch)]
         try:
-            outputs = self.backend.generate([request for request, _ in batch])
+            outputs = self.backend.generate(
+                [replace(request, on_done=_resolver(future)) for request, future in batch]
+            )
         except Exception as exc:
+            pending = [item for item in batch if not item[1].done()]  # not finished early
             if len(batch) == 1:
-                batch[0][1].set_exception(exc)
+                for _, future in pending:
+                    future.set_exception(exc)
                 return
             logger.warning("A batch of %d failed (%s); retrying one by one", len(batch), exc)
-            for item in batch:
+            for item in pending:
                 self._execute([item])
             return
         for (_, future), output in zip(batch, outputs, strict=True):
+            if not future.done():
+                future.set_result(output)
+
+
+def _resolver(future: Future[GenerationOutput]) -> Callable[[GenerationOutput], None]:
+    """A request's `on_done`: its caller gets the output before the rest of the batch ends."""
+
+    def resolve(output: GenerationOutput) -> None:
+        if not future.done():
             future.set_result(output)
+
+    return resolve

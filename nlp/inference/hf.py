@@ -131,37 +131,43 @@ class TransformersBackend:
             tokenizer.pad_token = tokenizer.eos_token
         self.prefix_cache = PrefixCache(model, device)
         self.static = StaticDecode(self.max_context) if static_cache else None
-        # Prompt-lookup decoding for batches of one (nlp/inference/lookup.py): at most this
-        # many proposed tokens checked per pass; 0 or a model it cannot run on: plain `generate`.
+        # Prompt-lookup decoding (nlp/inference/lookup.py): at most this many proposed tokens
+        # checked per row and pass; 0, or a model it cannot run on: plain `generate`.
         lookup = prompt_lookup > 0 and self.static is None and lookup_supported(model)
         self.prompt_lookup = prompt_lookup if lookup else 0
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
-        """One `generate` per shared prefix in the batch (one in all when reuse is off)."""
+        """One pass of generation per shared prefix in the batch (one in all when reuse is
+        off), with prompt lookup when it is on."""
         if self.static is not None:  # one fixed-shape cache: whole prompts, padded batch sizes
             return self._generate(requests)
-        if len(requests) == 1 and self.prompt_lookup:
-            return [self._lookup(requests[0])]
+        run = self._lookup if self.prompt_lookup else self._generate
         groups = prefix_groups(requests)
         if len(groups) < 2 or not self.prefix_cache.supported:
-            return self._generate(requests)
+            return run(requests)
         outputs: dict[int, GenerationOutput] = {}
         for members in groups.values():
-            done = self._generate([requests[i] for i in members])
+            done = run([requests[i] for i in members])
             outputs.update(zip(members, done, strict=True))
         return [outputs[i] for i in range(len(requests))]
 
-    def _lookup(self, request: GenerationRequest) -> GenerationOutput:
-        state = self.prefix_cache.state(request.prefix, 1)
-        if state is None and request.prefix and not self.prefix_cache.supported:
-            return self._generate([request])[0]  # found out now: this model's state is not plain
-        stop = self._stop_ids
-        (stream,) = text_streams([request], self.tokenizer, stop)
+    def _lookup(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
+        """`_generate`'s results, decoded with prompt lookup (nlp/inference/lookup.py)."""
+        if not requests:
+            return []
+        prefix = requests[0].prefix
+        shared = bool(prefix) and all(r.prefix == prefix for r in requests)
+        state = self.prefix_cache.state(prefix, len(requests)) if shared else None
+        if state is None and shared and not self.prefix_cache.supported:
+            return self._generate(requests)  # found out now: this model's state is not plain
+        cut = len(prefix) if state is not None else 0
+        ids, mask = padded(requests, int(self.tokenizer.pad_token_id), cut)
         return lookup_generate(
-            self.model, self.tokenizer, request, device=self.device, stop_ids=stop,
-            cache=state if state is not None else empty_cache(self.model),
-            cached=len(request.prefix) if state is not None else 0,
-            cache_argument=self.prefix_cache.argument, stream=stream,
+            self.model, self.tokenizer, requests, ids=ids, mask=mask, device=self.device,
+            stop_ids=self._stop_ids, pad_id=int(self.tokenizer.pad_token_id),
+            cache=state if state is not None else empty_cache(self.model), cached=cut,
+            cache_argument=self.prefix_cache.argument,
+            streams=text_streams(requests, self.tokenizer, self._stop_ids),
             max_proposal=self.prompt_lookup,
         )  # fmt: skip
 

@@ -16,6 +16,8 @@ from bot.errors import ModelUnavailableError
 
 # Called with the decoded text generated so far (from the batcher's thread; keep it quick).
 PartialText = Callable[[str], None]
+# Called with a request's output once it is done, while its batch may still run.
+Finished = Callable[["GenerationOutput"], None]
 
 BackendName = Literal["auto", "transformers", "int8", "ctranslate2"]
 COMPUTE_TYPES = (
@@ -40,6 +42,9 @@ class GenerationRequest:
 
     `on_text`, when set, receives the decoded text so far as tokens are generated (streaming);
     a failing callback is logged and dropped, never failing the generation.
+    `on_done`, when set, may be called with the request's output as soon as it is finished,
+    before the rest of its batch (backends that drop finished rows do; the batcher resolves
+    the caller's future with it).
     `prefix_len` says that the first tokens of the prompt are a fixed prefix many requests
     share (the system prompt and the worked example): backends that can keep the model state
     after it compute it once and reuse it (0: no shared prefix).
@@ -50,6 +55,7 @@ class GenerationRequest:
     min_new_tokens: int = 0
     on_text: PartialText | None = field(default=None, compare=False, repr=False)
     prefix_len: int = 0
+    on_done: Finished | None = field(default=None, compare=False, repr=False)
 
     @property
     def prefix(self) -> tuple[int, ...]:

@@ -122,3 +122,38 @@ def test_many_threads_get_their_own_results_and_the_backend_runs_one_batch_at_a_
 def test_bad_limits_are_refused() -> None:
     with pytest.raises(ValueError):
         MicroBatcher(EchoBackend(), max_batch=0)
+
+
+class EarlyBackend(EchoBackend):
+    """Reports each request with a prompt of one token done at once, then takes `delay`
+    for the rest; a batch holding POISON fails after that."""
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
+        self.batches.append([r.prompt_ids for r in requests])
+        outputs = [
+            GenerationOutput(str(r.prompt_ids), r.prompt_ids, (), 1, 1, 0.0) for r in requests
+        ]
+        for r, out in zip(requests, outputs, strict=True):
+            if len(r.prompt_ids) == 1 and r.on_done is not None:
+                r.on_done(out)
+        time.sleep(self.delay)
+        if len(requests) > 1 and any(POISON in r.prompt_ids for r in requests):
+            raise ValueError("poisoned prompt")
+        return outputs
+
+
+def test_a_request_finished_early_is_answered_before_its_batch_ends() -> None:
+    backend = EarlyBackend(delay=0.5)
+    batcher = MicroBatcher(backend, max_batch=8, max_wait=0.1)
+    short, long = batcher.submit(request(1)), batcher.submit(request(2, 3))
+    assert short.result(timeout=0.4).token_ids == (1,)  # the batch still runs
+    assert not long.done()
+    assert long.result(timeout=5).token_ids == (2, 3)
+
+
+def test_a_failing_batch_retries_only_the_requests_not_finished() -> None:
+    backend = EarlyBackend()
+    batcher = MicroBatcher(backend, max_batch=8, max_wait=0.1)
+    futures = [batcher.submit(r) for r in (request(1), request(2, 3), request(POISON, 4))]
+    assert [f.result(timeout=5).token_ids for f in futures] == [(1,), (2, 3), (POISON, 4)]
+    assert backend.batches[1:] == [[(2, 3)], [(POISON, 4)]]  # (1,) was not run again

@@ -134,3 +134,87 @@ def test_off_for_int8_sliding_windows_and_the_static_cache() -> None:
         tiny.model, TinyTokenizer(), "cpu", label="s", static_cache=True, prompt_lookup=8
     )
     assert static.prompt_lookup == 0
+
+
+def shapes(
+    backend: TransformersBackend, requests: list[GenerationRequest]
+) -> tuple[Any, list[Any]]:
+    """The outputs of `requests` and the (rows, tokens) fed to each forward pass."""
+    seen: list[Any] = []
+    hook = backend.model.register_forward_pre_hook(
+        lambda _, args, kwargs: seen.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    try:
+        return backend.generate(requests), seen
+    finally:
+        hook.remove()
+
+
+@pytest.mark.parametrize("prefix_len", [0, len(PREFIX)])
+def test_a_batch_keeps_each_rows_tokens_and_finished_rows_leave_it(prefix_len: int) -> None:
+    plain = tiny_backend("qwen2")
+    lookup = with_lookup(plain)
+    suffixes = [(5, 8, 2, 19, 5, 8, 2, 19, 5, 8), (14, 22, 9), (19,), (4, 4, 9, 4, 4, 9, 4)]
+    batch = [
+        GenerationRequest((*PREFIX, *s), 6 + 5 * i, 0, prefix_len=prefix_len)
+        for i, s in enumerate(suffixes)
+    ]
+    expected, plain_shapes = shapes(plain, batch)
+    got, lookup_shapes = shapes(lookup, batch)
+    for a, b in zip(got, expected, strict=True):
+        assert_same(a, b)
+    assert len(lookup_shapes) < len(plain_shapes)
+    assert [rows for rows, _ in lookup_shapes][-1] < len(batch)  # the shortest budgets left
+    alone = [lookup.generate([r])[0] for r in batch]
+    for a, b in zip(alone, got, strict=True):
+        assert_same(a, b)
+
+
+def test_rows_that_stop_early_and_streams_in_a_batch() -> None:
+    plain = tiny_backend("llama")
+    first = plain.generate([GenerationRequest(LOOPING, 8, 0, prefix_len=len(PREFIX))])[0]
+    stop = next(t for t in first.token_ids[2:] if t not in first.token_ids[:2])
+    lookup = with_lookup(plain)
+    plain._stop_ids = lookup._stop_ids = [1, stop]  # LOOPING's answer now ends after 2+ tokens
+    seen: list[list[str]] = [[], []]
+    batch = [
+        GenerationRequest(LOOPING, 20, 0, seen[0].append, len(PREFIX)),
+        GenerationRequest((*PREFIX, 4, 4, 9, 4), 20, 0, seen[1].append, len(PREFIX)),
+    ]  # one minimum: the batcher groups requests by it
+    got = lookup.generate(batch)
+    for a, b in zip(got, plain.generate(batch), strict=True):
+        assert_same(a, b)
+    assert got[0].new_tokens == len(got[0].token_ids) + 1 < 20  # it stopped
+    for texts, out in zip(seen, got, strict=True):
+        assert texts and texts[-1] == out.text
+
+
+def test_a_wide_batch_checks_fewer_proposed_tokens_per_row() -> None:
+    from nlp.inference.lookup import PASS_TOKENS
+
+    lookup = with_lookup(tiny_backend("qwen2"))
+    batch = [GenerationRequest(LOOPING, 12, 12, prefix_len=len(PREFIX))] * 20
+    _, seen = shapes(lookup, batch)
+    decode = [(rows, tokens) for rows, tokens in seen[2:]]  # after the prefix and the prompt
+    assert decode and all(rows * tokens <= max(PASS_TOKENS, rows) for rows, tokens in decode)
+
+
+def test_each_row_is_reported_done_when_it_ends() -> None:
+    lookup = with_lookup(tiny_backend("llama"))
+    passes_so_far: list[int] = []
+    done: list[tuple[int, int]] = []
+    hook = lookup.model.register_forward_pre_hook(lambda *_: passes_so_far.append(1))
+    batch = [
+        GenerationRequest(
+            LOOPING, budget, 0, prefix_len=len(PREFIX),
+            on_done=lambda out, b=budget: done.append((b, len(passes_so_far))),
+        )
+        for budget in (12, 2, 6)
+    ]  # fmt: skip
+    try:
+        outputs = lookup.generate(batch)
+    finally:
+        hook.remove()
+    assert [b for b, _ in done] == [2, 6, 12]
+    assert done[0][1] < done[-1][1] == len(passes_so_far)  # the short one before the end
+    assert [len(o.token_ids) for o in outputs] == [12, 2, 6]
