@@ -11,11 +11,19 @@ measured in the same run, and runs alternate between backends prompt by prompt).
   support phrases EN->ES). chrF of each backend's outputs against the fp32 outputs, and how many
   answer/escalate decisions (the drafter's confidence vs the 0.5 threshold) differ. Backends run
   batched through the micro-batcher, as in production; fp32 runs one at a time.
+  Then the same backends with answers at their own length (up to --draft-tokens), where the
+  forced length's tail does not flatter prompt lookup.
 - load: 1, 8 and 32 concurrent drafting requests through a real Celery worker (threads pool,
-  embedded Redis) on the selected backend, against plain transformers fp32 one at a time.
+  embedded Redis) on the selected backend, against plain transformers fp32 one at a time
+  (exactly --max-new tokens per draft, or with --own-length where the model ends them).
 
-    python bench/bench_inference.py --sections speed,quality --n 6
-    python bench/bench_inference.py --sections load --levels 1,8,32 --backend ctranslate2
+Prompts: --prompts faq (default; FAQ rows as passages, answers copy one: the best case for
+prompt lookup) or --prompts kb (bench_answers' English questions over the sample KB with the
+passages the answerer retrieves: answers paraphrase, the realistic case).
+
+  python bench/bench_inference.py --sections speed,quality --n 6
+  python bench/bench_inference.py --sections speed --prompts kb --backends "transformers fp32,auto"
+  python bench/bench_inference.py --sections load --levels 1,8,32 --backend auto --own-length
 """
 
 from __future__ import annotations
@@ -89,6 +97,32 @@ def draft_set(n: int) -> list[tuple[str, list[Hit]]]:
         passages = others if i % 3 == 2 else [row, *others[:2]]
         out.append((row["q"], [hit(p) for p in passages]))
     return out
+
+
+def kb_draft_set(n: int, cache_dir: Path) -> list[tuple[str, list[Hit]]]:
+    """(question, passages) for the English answerable questions of bench_answers' eval set,
+    with the passages the answerer shows (Parley's sample KB, its retriever and settings).
+    Answers there put the passages in their own words, where the FAQ set's copy an answer."""
+    from bot.settings import Settings
+    from retrieval.factory import build_retriever, ensure_sample_knowledge_base
+
+    items = [
+        json.loads(line)
+        for name in ("answers_eval.jsonl", "answers_eval_extra.jsonl")
+        for line in (DATA / name).read_text("utf-8").splitlines()
+        if line.strip()
+    ]
+    questions = [i["q"] for i in items if i["lang"] == "en" and i.get("doc")][:n]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=Path(tempfile.mkdtemp(prefix="parley-bench-kb-")),
+        cache_dir=cache_dir,
+    )  # fmt: skip
+    ensure_sample_knowledge_base(settings)
+    retriever = build_retriever(settings)
+    return [
+        (q, retriever.search(q, k=settings.search_k, language="en")[: settings.draft_passages])
+        for q in questions
+    ]
 
 
 def translation_set(n: int) -> list[tuple[str, str, str]]:
@@ -452,6 +486,11 @@ def main() -> None:
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--n", type=int, default=6, help="drafts and translations per set")
     parser.add_argument("--speed-prompts", type=int, default=3)
+    parser.add_argument(
+        "--prompts", choices=["faq", "kb"], default="faq",
+        help="draft prompts: faq (FAQ rows as passages; answers copy them) or kb (Parley's "
+        "sample KB through its retriever, the bench_answers questions; answers paraphrase)",
+    )  # fmt: skip
     parser.add_argument("--whole-prompt", default="ct2 float32",
                         help="backends also measured without prefix reuse (speed)")  # fmt: skip
     parser.add_argument("--max-new", type=int, default=48, help="fixed answer length (speed)")
@@ -478,7 +517,8 @@ def main() -> None:
 
     loaded = load_causal_lm(args.model, cache_dir=args.cache_dir, device=args.device)
     sections = set(args.sections.split(","))
-    drafts = draft_set(max(args.n, args.speed_prompts))
+    count = max(args.n, args.speed_prompts)
+    drafts = kb_draft_set(count, args.cache_dir) if args.prompts == "kb" else draft_set(count)
     print(f"model {args.model}, {loaded.device}, {torch.get_num_threads()} threads")
     if sections & {"speed", "quality"}:
         backends = {}

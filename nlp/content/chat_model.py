@@ -1,8 +1,8 @@
 """The `ChatModel` over the dialogue model, through the shared inference backend.
 
-Completions go through `nlp.inference.backend_for`: the backend chosen in settings (CTranslate2
-int8 on CPU by default) behind the process's micro-batcher, so summaries and drafts batch with
-the drafting and translation requests on the same model.
+Completions go through `nlp.inference.backend_for`: the backend chosen in settings
+(docs/models.md "Inference backends") behind the process's micro-batcher, so summaries and
+drafts batch with the drafting and translation requests on the same model.
 """
 
 from __future__ import annotations
