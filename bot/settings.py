@@ -125,9 +125,10 @@ class Settings(BaseSettings):
         16,
         ge=0,
         le=64,
-        description="transformers backend, one request at a time: check up to this many tokens "
-        "copied from the prompt (passages, mentions, links) in one pass, keeping the model's "
-        "own greedy choices (the same answers in fewer passes); 0 turns it off",
+        description="transformers backend: check up to this many tokens copied from the "
+        "prompt (passages, mentions, links) per request in one pass, keeping the model's own "
+        "greedy choices (the same answers in fewer passes; fewer per request in wide batches); "
+        "0 turns it off",
     )
     # Streaming replies (docs/runtime.md "Streaming")
     streaming: bool = Field(

@@ -112,7 +112,7 @@ class InferenceOptions:
     max_batch: int = 16
     batch_wait_ms: float = 30.0
     static_cache: bool = False  # CUDA, transformers: fixed-shape KV cache, compiled decode step
-    prompt_lookup: int = 16  # transformers, batches of one: proposed tokens per pass (0: off)
+    prompt_lookup: int = 16  # transformers: proposed tokens per request and pass (0: off)
 
     @classmethod
     def from_settings(cls, settings: Any) -> InferenceOptions:
