@@ -5,7 +5,9 @@ questions over the sample KB in English, Spanish, German and Swedish, each with 
 answer must state (any spelling in a group counts) and the doc_id it should cite, plus 7
 off-topic or unanswerable questions that must escalate) and `answers_eval_extra.jsonl` (64 more
 answerable, 16 each in the four languages, and 16 more that must escalate). It is not a public
-benchmark.
+benchmark. `answers_eval_howto.jsonl` (18 "how do I ..." questions, run with `--eval`) checks
+how answers read: besides the metrics, each run prints how many answers copy a Markdown heading,
+break a line mid-sentence or end mid-sentence, and their length (`shape`).
 
 Every question is drafted (gates off) so each variant's confidences and top retrieval scores are
 recorded; the gates (`min_retrieval_score`, `confidence_threshold`) are then applied as the
@@ -161,6 +163,26 @@ def score(
     }
 
 
+_HEADING_LINE = re.compile(r"^[ \t]*#{1,6}[ \t]+\S", re.M)
+_STOPS = ".!?\u3002\uff01\uff1f"
+_MID_SENTENCE_BREAK = re.compile(rf"[^\s{_STOPS}:;]\n(?![ \t]*(?:[-*+•][ \t]|\d+[.)][ \t]|\n))")
+_FINISHED = re.compile(rf"[{_STOPS})\"'\u201d*`…](?:[ \t]*\[[\d,\s]+\])*[{_STOPS}]?$")
+
+
+def shape(texts: list[str]) -> dict[str, float]:
+    """How answers read, which the fact checks do not see: copied Markdown headings, lines
+    broken mid-sentence (a source's hard wrapping), answers ending mid-sentence, length."""
+    lengths = sorted(len(t) for t in texts) or [0]
+    return {
+        "answers": len(texts),
+        "headings": sum(bool(_HEADING_LINE.search(t)) for t in texts),
+        "broken_lines": sum(bool(_MID_SENTENCE_BREAK.search(t)) for t in texts),
+        "unfinished": sum(not _FINISHED.search(t.strip()) for t in texts),
+        "chars_median": lengths[len(lengths) // 2],
+        "chars_max": lengths[-1],
+    }
+
+
 def save(
     path: Path,
     items: list[dict[str, Any]],
@@ -264,6 +286,11 @@ def main() -> None:
         m = score(items, outs, gate, thr)
         print(f"{variant:8} gate={gate:+.2f} thr={thr:.2f} "
               + " ".join(f"{k}={v:.2f}" for k, v in m.items()))  # fmt: skip
+    print("\nhow the answers read (answered questions, as the customer sees them):")
+    for variant, outs in results.items():
+        rows = verdicts(items, outs, *gates[variant])
+        texts = [o.text for o, r in zip(outs, rows, strict=True) if r["answers"]]
+        print(f"{variant:8} " + " ".join(f"{k}={v:g}" for k, v in shape(texts).items()))
     if "improved" in results:
         print("\nimproved, confidence threshold sweep (retrieval gate as configured):")
         for thr in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):

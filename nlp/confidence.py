@@ -11,9 +11,11 @@ confidence = p_model x citation_factor x grounding_factor x support_factor, wher
   that shares almost nothing with its sources ("The capital of France is Paris [1]") came from
   the model's own knowledge. The bar is low because answers in another language than the
   passages share only names, numbers and menu paths with them.
-A draft in which the model says the passages do not answer the question has confidence 0. Weak
-retrieval is handled before drafting: no hits, or a top score below `min_retrieval_score`, escalate
-without a draft (retrievers' score scales differ, so they are gated, not multiplied in).
+All of it reads everything the model wrote (`DraftResult.whole`), not only the part the customer
+is shown (`nlp.answer_text`). A draft in which the model says the passages do not answer the
+question has confidence 0. Weak retrieval is handled before drafting: no hits, or a top score
+below `min_retrieval_score`, escalate without a draft (retrievers' score scales differ, so they
+are gated, not multiplied in).
 Calibrated on bench/bench_answers.py (see docs/models.md for the figures).
 """
 
@@ -35,15 +37,16 @@ def draft_confidence(result: DraftResult, passages: Sequence[str]) -> tuple[floa
     if result.refused:
         return 0.0, "the passages do not answer the question"
     confidence = result.token_probability
+    written = result.whole or result.text  # all the model wrote, not only the shown part
     reasons = []
     if not result.cited:
         confidence *= NO_CITATION_FACTOR
         reasons.append("the draft cites no passage")
-    numbers = ungrounded_numbers(result.text, passages)
+    numbers = ungrounded_numbers(written, passages)
     if numbers:
         confidence *= UNGROUNDED_NUMBER_FACTOR
         reasons.append("numbers not found in the passages: " + ", ".join(numbers[:5]))
-    support = max(passage_support(result.text, passages), default=0.0)
+    support = max(passage_support(written, passages), default=0.0)
     if support < MIN_SUPPORT:
         confidence *= LOW_SUPPORT_FACTOR
         reasons.append(f"the draft shares few words with the passages ({support:.0%})")

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from bot.errors import InvalidInputError
 from bot.types import Turn
+from nlp.answer_text import shown_answer
 from nlp.inference import GenerationBackend, GenerationRequest, backend_for
 from nlp.inference.hf import stop_token_ids as stop_token_ids  # re-exported
 from nlp.inference.streaming import notify
@@ -46,11 +47,16 @@ class Generation:
     new_tokens: int
     prompt_tokens: int
     seconds: float
+    cut: bool = False  # the token budget ended it, not the model
 
 
 @dataclass(frozen=True, slots=True)
 class DraftResult:
-    """A drafted answer before the escalation decision."""
+    """A drafted answer before the escalation decision.
+
+    `text` is what the customer is shown (`nlp.answer_text.shown_answer`); `whole` is everything
+    the model wrote, cleaned, when that is more (the confidence reads it; "" when the same).
+    """
 
     text: str
     cited: tuple[int, ...]
@@ -58,6 +64,7 @@ class DraftResult:
     token_probability: float
     new_tokens: int
     seconds: float
+    whole: str = ""
 
 
 class Drafter(Protocol):
@@ -165,7 +172,10 @@ class LLMDrafter:
         request = GenerationRequest(ids, budget, min_new, on_text, prefix_len=prefix_len)
         out = self.backend.generate([request])[0]
         probability = mean_token_probability(out.logprobs)
-        return Generation(out.text, probability, out.new_tokens, out.prompt_tokens, out.seconds)
+        cut = len(out.token_ids) >= budget
+        return Generation(
+            out.text, probability, out.new_tokens, out.prompt_tokens, out.seconds, cut
+        )
 
     def prompt_ids(
         self, question: str, hits: Sequence[Hit], history: Sequence[Turn], language: str | None
@@ -220,7 +230,8 @@ class LLMDrafter:
             gen.token_probability,
             self.backend.name,
         )
-        text = clean_answer(gen.text, [hit.title for hit in hits])
+        whole = clean_answer(gen.text, [hit.title for hit in hits])
+        text = shown = shown_answer(whole, cut=gen.cut)
         cited = parse_citations(text, len(hits))
         sources = [f"{hit.title}\n{passage_text(hit)}" for hit in hits]
         attributed = attribute_citations(text, sources, cited)
@@ -236,4 +247,5 @@ class LLMDrafter:
             token_probability=gen.token_probability,
             new_tokens=gen.new_tokens,
             seconds=gen.seconds,
+            whole=whole if whole != shown else "",
         )

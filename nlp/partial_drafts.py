@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from nlp.answer_text import shown_answer
 from nlp.inference.types import PartialText
 from nlp.prompts import NO_ANSWER, clean_answer, is_refusal
 
@@ -16,7 +17,7 @@ def visible_partial(raw: str, titles: Sequence[str] = ()) -> str:
     """What a customer may see of a draft still being generated: cleaned like the final answer,
     without citation markers (the final answer re-attributes them), nothing while it is or may
     become a refusal ("NO_ANSWER")."""
-    text = clean_answer(raw, titles)
+    text = shown_answer(clean_answer(raw, titles))
     if is_refusal(text) or NO_ANSWER.startswith(text.upper()[: len(NO_ANSWER)]):
         return ""
     text = _OPEN_MARK.sub("", CITATION_MARK.sub("", text))

@@ -44,5 +44,7 @@ def test_drafts_stream_the_visible_answer_as_it_grows(
     assert len(partials) >= 3
     assert len(set(partials)) == len(partials)  # one call per change
     if not result.refused:
-        assert partials[-1] == visible_partial(result.text)
+        # The final answer is what was streamed, up to its last whole sentence when the budget
+        # cut the draft (nlp.answer_text).
+        assert partials[-1].startswith(visible_partial(result.text).removesuffix(" …"))
         assert not any("[" in p for p in partials)  # citation markers wait for the final
