@@ -62,6 +62,8 @@ def reflow(text: str) -> str:
             and line.strip()
             and not _BLOCK_START.match(line)
             and not _FENCE.match(out[-1])
+            and not _HEADING.match(out[-1])
+            and not out[-1].lstrip().startswith("|")
         )
         if joinable:
             out[-1] = f"{out[-1].rstrip()} {line.strip()}"

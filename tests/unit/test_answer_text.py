@@ -54,6 +54,10 @@ def test_lines_broken_inside_a_paragraph_are_joined_and_blocks_kept() -> None:
     assert reflow("The key expires\nafter 365 days.\n\nNew paragraph\nhere.") == (
         "The key expires after 365 days.\n\nNew paragraph here."
     )
+    # A heading or a table row is not joined with the line after it.
+    assert reflow("## Refunds\nYou can\ncancel.\n| a |\n| b |") == (
+        "## Refunds\nYou can cancel.\n| a |\n| b |"
+    )
 
 
 def test_a_draft_the_budget_cut_ends_at_its_last_whole_sentence() -> None:
