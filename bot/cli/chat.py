@@ -15,6 +15,7 @@ from rich.text import Text
 from bot.cli.common import get_settings, handle_errors
 from bot.errors import ParleyError
 from bot.local import LocalChannel, Reply
+from bot.markdown import spans
 from workers.bootstrap import client_runtime
 
 console = Console()
@@ -24,7 +25,8 @@ QUIT = {"/quit", "/exit", "/q"}
 
 
 def _answer_line(text: str) -> Text:
-    return Text.assemble(("parley> ", "bold green"), text)
+    styles = {"text": "", "bold": "bold", "code": "cyan"}
+    return Text.assemble(("parley> ", "bold green"), *((p, styles[k]) for k, p in spans(text)))
 
 
 class _Streamed:

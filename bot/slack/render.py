@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.markdown import spans
 from bot.types import Button, OutgoingMessage
 
 # Marks the handoff note (the pipeline writes it in the asker's language) as an escalation.
@@ -14,6 +15,12 @@ ESCALATION_MARK = ":raising_hand:"
 def escape(text: str) -> str:
     """Escape `&`, `<`, `>` so text cannot form Slack markup (`<!channel>`, `<@U..>`, links)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def answer_mrkdwn(text: str) -> str:
+    """A drafted answer as Slack mrkdwn: escaped, its `**bold**` as `*bold*` (`bot.markdown`)."""
+    marks = {"text": "", "bold": "*", "code": "`"}
+    return "".join(f"{marks[kind]}{escape(part)}{marks[kind]}" for kind, part in spans(text))
 
 
 def _link_label(text: str) -> str:
@@ -35,13 +42,14 @@ def render_citations(citations: list[Mapping[str, Any]]) -> str:
 
 
 def render_reply(outgoing: OutgoingMessage) -> str:
-    """The Slack text of a reply: escaped text, then its sources.
+    """The Slack text of a reply: escaped text (an answer's emphasis as mrkdwn), then its sources.
 
     An escalation's text is the handoff note: it is marked, and shows no sources (the draft
     they belong to goes to the reviewers, not to the asker).
     """
     draft = outgoing.metadata.get("draft") or {}
-    text = escape(outgoing.text)
+    answer = draft.get("action") == "answer"
+    text = answer_mrkdwn(outgoing.text) if answer else escape(outgoing.text)
     if draft.get("action") == "escalate":
         return f"{ESCALATION_MARK} {text}"
     sources = render_citations(list(draft.get("citations") or ()))

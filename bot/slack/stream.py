@@ -13,7 +13,7 @@ import logging
 
 from bot.errors import TransientError
 from bot.slack.delivery import SlackDeliverer
-from bot.slack.render import escape, split_text
+from bot.slack.render import answer_mrkdwn, split_text
 from bot.slack.web import is_ts
 from bot.types import OutgoingMessage
 from workers.streaming import register_streamer
@@ -40,7 +40,7 @@ class SlackStreamer(SlackDeliverer):
 
     def show(self, outgoing: OutgoingMessage) -> None:
         """Post or update the streamed message with the text so far."""
-        text = escape(outgoing.text)
+        text = answer_mrkdwn(outgoing.text)
         limit = self._settings.slack_max_chars - len(IN_PROGRESS)
         if len(text) > limit:
             text = split_text(text, limit)[0]

@@ -12,6 +12,8 @@ import html
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bot.markdown import spans
+
 MAX_MESSAGE_UTF16 = 4096
 PARSE_MODE = "HTML"
 ESCALATION_NOTE = "I have passed your question to a person on our support team."
@@ -27,6 +29,15 @@ def utf16_len(text: str) -> int:
 def escape(text: str) -> str:
     """Escape text for parse_mode=HTML (only `<`, `>`, `&`; quotes are fine outside tags)."""
     return html.escape(text, quote=False)
+
+
+def answer_html(text: str) -> str:
+    """A drafted answer in HTML mode: escaped, its `**bold**` and `` `code` `` as tags."""
+    tags = {"text": "", "bold": "b", "code": "code"}
+    return "".join(
+        f"<{tags[kind]}>{escape(part)}</{tags[kind]}>" if tags[kind] else escape(part)
+        for kind, part in spans(text)
+    )
 
 
 def _cut(text: str, limit: int) -> int:
@@ -85,8 +96,13 @@ def citation_block(citations: Iterable[Mapping[str, Any]]) -> str:
     return "<b>" + _CITATIONS_HEADER + "</b>\n" + "\n".join(lines)
 
 
-def render_reply(text: str, metadata: Mapping[str, Any]) -> list[str]:
+def render_reply(
+    text: str, metadata: Mapping[str, Any], *, answer: bool | None = None
+) -> list[str]:
     """The HTML messages for one reply: the text, split to fit, then its sources.
+
+    An answer (`answer`, by default: the draft's action is `answer`) shows its Markdown
+    emphasis as HTML (`answer_html`); other texts are only escaped.
 
     An escalation (draft action `escalate`) is the pipeline's handoff note in the customer's
     language: it is set in italics as a visible note, without sources (they belonged to an answer
@@ -97,8 +113,10 @@ def render_reply(text: str, metadata: Mapping[str, Any]) -> list[str]:
         note = text.strip() or ESCALATION_NOTE
         return [f"<i>{escape(chunk)}</i>" for chunk in split_text(note)]
     citations = list(draft.get("citations") or ())[:MAX_CITATIONS] if draft else []
+    if answer is None:
+        answer = draft is not None and draft.get("action") == "answer"
     chunks = split_text(text or " ")
-    messages = [escape(chunk) for chunk in chunks]
+    messages = [answer_html(chunk) if answer else escape(chunk) for chunk in chunks]
     block = citation_block(citations)
     related = list(draft.get("suggestions") or ())[:MAX_CITATIONS] if draft else []
     if related:

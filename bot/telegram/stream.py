@@ -73,7 +73,7 @@ class TelegramStreamer(TelegramDeliverer):
     async def _show(self, outgoing: OutgoingMessage) -> None:
         bot = await self._get_bot()
         chat, key = outgoing.channel, outgoing.idempotency_key
-        text = render_reply(outgoing.text, {})[0] + IN_PROGRESS
+        text = render_reply(outgoing.text, {}, answer=True)[0] + IN_PROGRESS
         target = self._posted.posted_id(key)
         if target is None and self._claim(key):
             reply_to = outgoing.reply_to_message or message_id_from_event(

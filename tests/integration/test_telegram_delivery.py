@@ -169,3 +169,18 @@ def test_a_reply_into_a_deleted_forum_topic_is_posted_in_the_chat_not_lost(
     assert "message_thread_id" not in posted.params
     assert posted.params["reply_parameters"]["message_id"] == 93
     assert list(fake.messages.values()) == ["The answer."]
+
+
+def test_an_answers_markdown_bold_arrives_as_html_and_a_translation_as_typed(
+    fake: tg.FakeTelegram, deliverer: Callable[..., TelegramDeliverer]
+) -> None:
+    sender = deliverer()
+    draft = {"action": "answer", "citations": [{"doc_id": "d", "source": "s.md", "title": "T"}]}
+    answer = _out("Open **Settings > Security** [1].", "reply:telegram:42:11",
+                  metadata={"draft": draft})  # fmt: skip
+    translation = _out("Use **two** stars", "translate:telegram:42:12", kind="translation")
+    assert sender.deliver(answer) and sender.deliver(translation)
+    first, second = (c.params for c in fake.calls_of("sendMessage"))
+    assert first["parse_mode"] == "HTML"
+    assert first["text"].startswith("Open <b>Settings &gt; Security</b> [1].\n\n<b>Sources:</b>")
+    assert second["text"] == "Use **two** stars"
