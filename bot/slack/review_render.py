@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from bot.slack.render import escape
+from bot.slack.render import answer_mrkdwn, escape
 from workers.review.card import subject_label, triage_line
 
 SECTION_LIMIT = 3000
@@ -21,9 +22,9 @@ STATUS_MARK = {
 }
 
 
-def _quote(text: str, limit: int = 1400) -> str:
+def _quote(text: str, limit: int = 1400, render: Callable[[str], str] = escape) -> str:
     text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return "\n".join("> " + escape(line) if line else ">" for line in text.splitlines() or [""])
+    return "\n".join("> " + render(line) if line else ">" for line in text.splitlines() or [""])
 
 
 def _link(passage: dict[str, Any]) -> str:
@@ -39,10 +40,19 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
 
 
-def _pair(title: str, text: str, translated: str, language: str, original: str) -> str:
-    out = f"*{title}* ({original or '?'})\n{_quote(text)}"
+def _pair(
+    title: str,
+    text: str,
+    translated: str,
+    language: str,
+    original: str,
+    render: Callable[[str], str] = escape,
+) -> str:
+    """A text and its translation, quoted; a draft's `render` shows its emphasis as the
+    customer will see it (`answer_mrkdwn`)."""
+    out = f"*{title}* ({original or '?'})\n{_quote(text, render=render)}"
     if translated:
-        out += f"\n_In {escape(language)}:_\n{_quote(translated)}"
+        out += f"\n_In {escape(language)}:_\n{_quote(translated, render=render)}"
     return out
 
 
@@ -95,6 +105,7 @@ def review_blocks(card: dict[str, Any], status_line: str) -> list[dict[str, Any]
                 card.get("draft_translated", ""),
                 language,
                 card.get("customer_language", ""),
+                answer_mrkdwn,
             )
         ),
     ]

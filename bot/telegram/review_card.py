@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.telegram.render import MAX_MESSAGE_UTF16, escape, utf16_len
+from bot.telegram.render import MAX_MESSAGE_UTF16, answer_html, escape, utf16_len
 from workers.review.card import subject_label, triage_line
 
 ELLIPSIS = "…"
@@ -82,9 +82,11 @@ def _who(value: Any) -> str:
     return str(value or "")
 
 
-def _quote(text: str, limit: int | None, *, expandable: bool = False) -> str:
+def _quote(text: str, limit: int | None, *, expandable: bool = False, draft: bool = False) -> str:
+    """A quoted text; a `draft` shows its emphasis as the customer will see it."""
     opening = "<blockquote expandable>" if expandable else "<blockquote>"
-    return f"{opening}{escape(clip(text.strip(), limit) or ' ')}</blockquote>"
+    render = answer_html if draft else escape
+    return f"{opening}{render(clip(text.strip(), limit) or ' ')}</blockquote>"
 
 
 def _header(review: Mapping[str, Any]) -> list[str]:
@@ -129,11 +131,11 @@ def _texts(review: Mapping[str, Any], limit: int | None) -> list[str]:
             f"<i>Translation ({escape(agent_lang)}):</i>",
             _quote(_str(review, "customer_text_translated"), limit),
         ]
-    lines += [f"<b>Draft</b>{lang}:", _quote(_str(review, "draft_text"), limit)]
+    lines += [f"<b>Draft</b>{lang}:", _quote(_str(review, "draft_text"), limit, draft=True)]
     if _str(review, "draft_translated"):
         lines += [
             f"<i>Draft in {escape(agent_lang)}:</i>",
-            _quote(_str(review, "draft_translated"), limit),
+            _quote(_str(review, "draft_translated"), limit, draft=True),
         ]
     if _str(review, "translation_note"):
         lines.append(f"<i>({escape(_str(review, 'translation_note'))})</i>")

@@ -120,3 +120,12 @@ def test_content_card_shows_the_brief_without_confidence() -> None:
     text = json.dumps(blocks, ensure_ascii=False)
     assert "content draft" in text and "confidence" not in text
     assert "*Brief*" in text and "announce SSO" in text
+
+
+def test_the_draft_shows_its_emphasis_as_the_customer_will_see_it() -> None:
+    blocks = review_blocks(
+        card(draft_text="Abre **Ajustes > Plan**", customer_text="**¿Cuánto?**"), "Waiting."
+    )
+    text = json.dumps(blocks, ensure_ascii=False)
+    assert "> Abre *Ajustes &gt; Plan*" in text  # the draft, as mrkdwn
+    assert "> **¿Cuánto?**" in text  # the customer's own words, as typed

@@ -159,3 +159,10 @@ def test_content_card_shows_the_brief_without_confidence() -> None:
     assert "Content draft" in html and "Confidence" not in html
     assert "<b>Brief</b>:\n<blockquote>announce SSO</blockquote>" in html
     assert "<b>Draft</b>:\n<blockquote>[en]\nSSO is here</blockquote>" in html
+
+
+def test_the_draft_shows_its_emphasis_as_the_customer_will_see_it() -> None:
+    review = card(draft_text="Öffnen Sie **Einstellungen > Konto**.", customer_text="**Hilfe**")
+    html = render_card("", {"review": review})
+    assert "<blockquote>Öffnen Sie <b>Einstellungen &gt; Konto</b>.</blockquote>" in html
+    assert "<blockquote>**Hilfe**</blockquote>" in html  # the customer's words, as typed
