@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 _HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+\S")
+_BARE_HASHES = re.compile(r"^[ \t]*#{1,6}[ \t]*$")
 _FENCE = re.compile(r"^[ \t]*(?:```|~~~)")
 # A line that starts a block of its own: a list item, a quote, a table row, a heading, a fence.
 _BLOCK_START = re.compile(r"^[ \t]*(?:[-*+•][ \t]|\d{1,3}[.)][ \t]|>|\||#|```|~~~)")
@@ -38,6 +39,8 @@ def first_section(text: str) -> tuple[str, bool]:
     kept: list[str] = []
     rest = False
     for line in text.strip().splitlines():
+        if _BARE_HASHES.match(line):
+            continue  # a heading still being written (streaming), or a stray marker
         if _HEADING.match(line):
             if any(part.strip() for part in kept):
                 rest = True

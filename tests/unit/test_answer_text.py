@@ -44,6 +44,8 @@ def test_a_copied_page_is_cut_to_its_first_section_without_the_heading() -> None
 def test_headings_only_or_none_leave_the_text_as_it_was() -> None:
     assert first_section("## Plans and prices [1]") == ("## Plans and prices [1]", False)
     assert first_section("It costs 6 EUR [1].") == ("It costs 6 EUR [1].", False)
+    # A heading still being streamed ("#", "## ") is not shown.
+    assert first_section("It works.\n\n## ") == ("It works.", False)
     # A heading after the first one, before any text, is dropped too.
     assert first_section("# Title\n## Part\nText.\n## Next\nMore.") == ("Text.", True)
 
