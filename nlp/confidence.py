@@ -45,7 +45,10 @@ def draft_confidence(result: DraftResult, passages: Sequence[str]) -> tuple[floa
     numbers = ungrounded_numbers(written, passages)
     if numbers:
         confidence *= UNGROUNDED_NUMBER_FACTOR
-        reasons.append("numbers not found in the passages: " + ", ".join(numbers[:5]))
+        # The reviewing agent sees the shown part only: say where the others are.
+        shown = set(ungrounded_numbers(result.text, passages)) if result.whole else set(numbers)
+        listed = [n if n in shown else f"{n} (in the part not shown)" for n in numbers[:5]]
+        reasons.append("numbers not found in the passages: " + ", ".join(listed))
     support = max(passage_support(written, passages), default=0.0)
     if support < MIN_SUPPORT:
         confidence *= LOW_SUPPORT_FACTOR
