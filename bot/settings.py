@@ -303,6 +303,11 @@ class Settings(BaseSettings):
         description="Where expired drafts are escalated (platform:channel; default: the review "
         "destination itself)",
     )
+    translation_fixers: Literal["anyone", "agents"] = Field(
+        "anyone",
+        description="Who may fix a translation Parley posted: anyone who can see it, or only "
+        "support agents (PARLEY_REVIEW_AGENTS and agents added at run time)",
+    )
 
     # Learning loop (docs/learning.md)
     learning_dir: Path | None = Field(

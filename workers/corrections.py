@@ -7,10 +7,12 @@
 2. An adapter that receives a correction of a bot message (Slack: the "Fix translation" message
    shortcut and its modal; Telegram: `/fix <text>` in reply to the translation) looks it up with
    `find_posted_translation`: None means the message is not a translation Parley still knows.
-3. `apply_correction` records the correction once (redacted, on the learning stream that `parley
-   data collect` turns into translation examples, docs/learning.md), keeps the corrected text as
-   the translation's text, and returns the edit of the posted translation for the adapter to
-   deliver (`parley.deliver_reply`), so every reader sees the corrected text.
+3. `apply_correction` refuses users who may not fix translations (`may_fix`:
+   `PARLEY_TRANSLATION_FIXERS=agents` keeps it to support agents), records the correction once
+   (redacted, on the learning stream that `parley data collect` turns into translation
+   examples, docs/learning.md), keeps the corrected text as the translation's text, and returns
+   the edit of the posted translation for the adapter to deliver (`parley.deliver_reply`), so
+   every reader sees the corrected text.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from bot.settings import Settings
 from bot.types import OutgoingMessage
 from nlp.learning.streams import record_translation_correction
 from workers.keys import Keys
+from workers.review.agents import is_agent_ref
 
 MAX_CORRECTION_CHARS = 4000
+AGENTS_ONLY = "Only support agents can fix translations here; ask one of them to correct it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,11 @@ def find_posted_translation(
     )
 
 
+def may_fix(client: redis.Redis, settings: Settings, user: str) -> bool:
+    """Whether `user` (`platform:id`) may fix translations (`PARLEY_TRANSLATION_FIXERS`)."""
+    return settings.translation_fixers == "anyone" or is_agent_ref(settings, client, user)
+
+
 def apply_correction(
     client: redis.Redis,
     settings: Settings,
@@ -111,7 +120,9 @@ def apply_correction(
     """Record `user`'s correction of `posted` once and return the edit that shows it (again for a
     repeat of the correction shown now, so a failed enqueue can be retried: the deliverer sends
     each edit once); None when the text is unchanged. InvalidInputError when it is empty or too
-    long."""
+    long, or when `user` may not fix translations (`may_fix`)."""
+    if not may_fix(client, settings, user):
+        raise InvalidInputError(AGENTS_ONLY)
     text = corrected.strip()
     if not text:
         raise InvalidInputError("The corrected translation is empty: write the text it should say")

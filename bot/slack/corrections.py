@@ -2,7 +2,8 @@
 
 - shortcut `parley_fix_translation` on a message: ack; when the message is a translation Parley
   posted (`find_posted_translation`), `views.open` a modal with the click's `trigger_id`,
-  prefilled with the translation as shown now; otherwise the user is told why, ephemerally;
+  prefilled with the translation as shown now; otherwise (or when `PARLEY_TRANSLATION_FIXERS=agents`
+  and the user is no support agent) the user is told why, ephemerally;
 - its submission (`parley_fix_translation_view`): `response_action: errors` for an empty or
   too-long text; else `apply_correction` (recorded once on the learning stream, redacted), the
   edit of the posted translation goes to `parley.deliver_reply`, the modal closes, and the user
@@ -26,7 +27,7 @@ from bot.slack.corrections_render import FIX_BLOCK, FIX_VIEW, INPUT_LIMIT, fix_v
 from bot.slack.review_render import view_value
 from bot.slack.web import is_ts
 from workers.app import DELIVER_REPLY, send
-from workers.corrections import apply_correction, find_posted_translation
+from workers.corrections import AGENTS_ONLY, apply_correction, find_posted_translation, may_fix
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,10 @@ class CorrectionListeners:
         posted = find_posted_translation(self.runtime.redis, settings, "slack", channel, ts)
         if posted is None:
             tell(self.not_known())
+            return False
+        user = str((body.get("user") or {}).get("id") or "")
+        if not may_fix(self.runtime.redis, settings, f"slack:{user}"):
+            tell(f"{AGENTS_ONLY}.")
             return False
         if len(posted.text) > INPUT_LIMIT:
             tell(

@@ -14,8 +14,14 @@ from bot.errors import InvalidInputError
 from bot.settings import Settings
 from bot.types import IncomingMessage, MessageKind, OutgoingMessage
 from tests.fakes_translation import seed_posted_translation
-from workers.corrections import apply_correction, find_posted_translation, remember_posted
+from workers.corrections import (
+    apply_correction,
+    find_posted_translation,
+    may_fix,
+    remember_posted,
+)
 from workers.keys import Keys
+from workers.review.agents import add_agent
 
 pytestmark = pytest.mark.integration
 
@@ -101,3 +107,22 @@ def test_a_private_result_is_found_in_the_private_chat_and_slack_ephemerals_are_
     slack_ephemeral = dataclasses.replace(translation, ephemeral_to="U1")
     remember_posted(redis_client, settings, slack_ephemeral, "1700.000300")
     assert find_posted_translation(redis_client, settings, "slack", "C1", "1700.000300") is None
+
+
+def test_with_fixers_set_to_agents_only_support_agents_may_correct(
+    make_settings: Callable[..., Settings], redis_client: redis.Redis
+) -> None:
+    settings = make_settings(translation_fixers="agents", review_agents="slack:U9")
+    _posted(settings, redis_client)
+    posted = find_posted_translation(redis_client, settings, "slack", "C1", "1700.000200")
+    assert posted is not None
+    assert not may_fix(redis_client, settings, "slack:U2")
+    with pytest.raises(InvalidInputError, match="Only support agents can fix translations"):
+        apply_correction(redis_client, settings, posted, "Where is it?", user="slack:U2")
+    stream = Keys(settings.namespace).translation_corrections_stream()
+    assert redis_client.xlen(stream) == 0  # nothing recorded, nothing edited
+    assert apply_correction(redis_client, settings, posted, "Where is it?", user="slack:U9")
+    # An agent added at run time (`/parley review agents add`) may correct too.
+    add_agent(settings, redis_client, "telegram:7")
+    assert may_fix(redis_client, settings, "telegram:7")
+    assert may_fix(redis_client, make_settings(), "slack:U2")  # the default: anyone

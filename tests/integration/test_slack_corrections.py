@@ -35,7 +35,7 @@ from tests.fake_slack import (
 from tests.fakes_translation import seed_posted_translation
 from tests.integration.test_slack_http import Endpoint, queued, wait_for
 from workers.app import DELIVER_REPLY
-from workers.corrections import find_posted_translation
+from workers.corrections import AGENTS_ONLY, find_posted_translation
 from workers.keys import Keys
 from workers.preferences import ChannelSettings
 from workers.runtime import configure
@@ -47,13 +47,17 @@ FIXED = "Where is the April invoice? Write to me at ana@example.com"
 
 
 @pytest.fixture
-def endpoint(make_settings: Callable[..., Settings]) -> Iterator[Endpoint]:
+def endpoint(
+    make_settings: Callable[..., Settings], request: pytest.FixtureRequest
+) -> Iterator[Endpoint]:
+    overrides = getattr(request, "param", {})  # more settings, from indirect parametrization
     with FakeSlackServer() as fake:
         settings = make_settings(
             slack_api_url=fake.url,
             slack_bot_token=TOKEN,
             slack_signing_secret=SECRET,
             slack_channel_interval=0.0,
+            **overrides,
         )
         runtime = configure(settings)
         runtime.preferences.set_channel(
@@ -238,3 +242,22 @@ def test_submissions_errors_unchanged_and_the_enqueued_edit(
     assert "ana@example.com" not in json.dumps(data) and data["user"] == "slack:U0002"
     wait_for(lambda: len(ephemerals(endpoint)) == 3)
     assert "learns from corrections" in ephemerals(endpoint)[2]["text"]
+
+
+@pytest.mark.parametrize(
+    "endpoint", [{"translation_fixers": "agents", "review_agents": "slack:U0009"}], indirect=True
+)
+def test_with_fixers_set_to_agents_others_are_told_and_get_no_form(
+    endpoint: Endpoint, redis_client: redis.Redis
+) -> None:
+    posted_ts = "1700000500.000100"
+    seed_translation(endpoint, redis_client, posted_ts)
+    fix_shortcut(endpoint, posted_ts, user="U0002")
+    wait_for(lambda: len(ephemerals(endpoint)) == 1)
+    [note] = ephemerals(endpoint)
+    assert note["user"] == "U0002"
+    assert note["text"] == f"{AGENTS_ONLY}."
+    assert endpoint.fake.of("views.open") == []
+    fix_shortcut(endpoint, posted_ts, user="U0009")  # an agent gets the form
+    _, view = opened_view(endpoint)
+    assert view["callback_id"] == "parley_fix_translation_view"

@@ -21,7 +21,7 @@ from tests import fake_telegram as tg
 from tests.conftest import WorkerProcess
 from tests.fakes_translation import seed_posted_translation
 from tests.waiting import wait_for
-from workers.corrections import find_posted_translation
+from workers.corrections import AGENTS_ONLY, find_posted_translation
 from workers.keys import Keys
 from workers.preferences import ChannelSettings
 
@@ -202,3 +202,27 @@ def test_fix_usage_help_refusals_and_an_enqueued_edit(
     assert notices[118] == FIXED
     menu = [c.params for c in fake.calls_of("setMyCommands") if not c.params.get("language_code")]
     assert "fix" in [c["command"] for c in menu[0]["commands"]]
+
+
+def test_with_fixers_set_to_agents_a_reader_is_told_and_nothing_changes(
+    fake: tg.FakeTelegram,
+    make_settings: Callable[..., Settings],
+    adapters: list[tg.AdapterThread],
+    redis_client: redis.Redis,
+) -> None:
+    settings = make_settings(
+        telegram_bot_token=tg.TOKEN,
+        telegram_base_url=fake.base_url,
+        telegram_poll_timeout=1,
+        translator_factory=TRANSLATOR,
+        translation_fixers="agents",
+        review_agents="telegram:8",
+    )
+    translation = tg.sent_message(GROUP, 1001, _seed(settings, redis_client, 1001))
+    fake.queue_updates(_fix(921, "/fix Where is the April invoice?", translation, 121))
+    thread = tg.AdapterThread(settings)
+    adapters.append(thread)
+    _wait_handled(thread, fake, 921)
+    assert _corrections(redis_client, settings) == []
+    [notice] = tg.queued_kwargs(redis_client, "io", "outgoing")
+    assert notice["kind"] == "notice" and notice["text"] == f"{AGENTS_ONLY}."

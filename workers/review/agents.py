@@ -11,9 +11,14 @@ from workers.review.types import Agent
 
 def is_agent(settings: Settings, client: redis.Redis, agent: Agent) -> bool:
     """True when `agent` may review drafts."""
-    if agent.ref in settings.review_agents:
+    return is_agent_ref(settings, client, agent.ref)
+
+
+def is_agent_ref(settings: Settings, client: redis.Redis, ref: str) -> bool:
+    """True when `platform:user` is a support agent (settings or run time)."""
+    if ref in settings.review_agents:
         return True
-    return bool(client.sismember(Keys(settings.namespace).review_agents(), agent.ref))
+    return bool(client.sismember(Keys(settings.namespace).review_agents(), ref))
 
 
 def add_agent(settings: Settings, client: redis.Redis, ref: str) -> bool:
