@@ -1,11 +1,14 @@
 """How sure Parley is of a draft, on a 0..1 scale compared against the confidence threshold.
 
-confidence = p_model x citation_factor x grounding_factor x support_factor, where
+confidence = p_model x citation_factor x grounding_factor x echo_factor x support_factor, where
 - p_model is the geometric mean probability the model gave its own answer tokens (greedy decoding:
   low when the model hesitates between continuations, typical of invented answers);
 - citation_factor is 1.0 when the draft cites at least one passage, NO_CITATION_FACTOR otherwise;
 - grounding_factor is UNGROUNDED_NUMBER_FACTOR when the draft states a number (a price, a date, a
   limit) that appears in no passage, 1.0 otherwise;
+- echo_factor is EXAMPLE_ECHO_FACTOR when the draft repeats three words in a row of the prompt's
+  worked example that no passage has ("within 30 days of delivery" for a workspace deletion),
+  1.0 otherwise: the model copied the example instead of the sources;
 - support_factor is LOW_SUPPORT_FACTOR when no passage holds at least MIN_SUPPORT of the draft's
   key terms (numbers and longer words, `nlp.prompts.passage_support`), 1.0 otherwise: an answer
   that shares almost nothing with its sources ("The capital of France is Paris [1]") came from
@@ -24,12 +27,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nlp.drafting import DraftResult
-from nlp.prompts import passage_support, ungrounded_numbers
+from nlp.prompts import example_echoes, passage_support, ungrounded_numbers
 
 NO_CITATION_FACTOR = 0.8
 UNGROUNDED_NUMBER_FACTOR = 0.5
 MIN_SUPPORT = 0.25
 LOW_SUPPORT_FACTOR = 0.5
+EXAMPLE_ECHO_FACTOR = 0.5
 
 
 def draft_confidence(result: DraftResult, passages: Sequence[str]) -> tuple[float, str]:
@@ -49,6 +53,10 @@ def draft_confidence(result: DraftResult, passages: Sequence[str]) -> tuple[floa
         shown = set(ungrounded_numbers(result.text, passages)) if result.whole else set(numbers)
         listed = [n if n in shown else f"{n} (in the part not shown)" for n in numbers[:5]]
         reasons.append("numbers not found in the passages: " + ", ".join(listed))
+    echoes = example_echoes(written, passages)
+    if echoes:
+        confidence *= EXAMPLE_ECHO_FACTOR
+        reasons.append("the draft repeats the prompt's worked example: " + ", ".join(echoes[:3]))
     support = max(passage_support(written, passages), default=0.0)
     if support < MIN_SUPPORT:
         confidence *= LOW_SUPPORT_FACTOR

@@ -223,6 +223,21 @@ def key_terms(text: str) -> set[str]:
     return {w for w in _WORD.findall(body) if w.isdigit() or len(w) >= 4}
 
 
+def _trigrams(text: str) -> set[str]:
+    words = _WORD.findall(_CITATION.sub(" ", text).casefold())
+    return {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+_EXAMPLE_TRIGRAMS = _trigrams(f"{EXAMPLE_SOURCES}\n{EXAMPLE_ANSWER}")
+
+
+def example_echoes(answer: str, passages: Sequence[str]) -> list[str]:
+    """Three-word runs of the worked example (shipping, "9 EUR", "days of delivery") in the
+    answer that no passage has: the model copied the example, not the sources."""
+    shown = set().union(*(_trigrams(p) for p in passages)) if passages else set()
+    return sorted((_trigrams(answer) & _EXAMPLE_TRIGRAMS) - shown)
+
+
 def passage_support(answer: str, passages: Sequence[str]) -> list[float]:
     """For each passage, the share of the answer's key terms it contains (0..1).
 

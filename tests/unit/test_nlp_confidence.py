@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from nlp.confidence import (
+    EXAMPLE_ECHO_FACTOR,
     LOW_SUPPORT_FACTOR,
     NO_CITATION_FACTOR,
     UNGROUNDED_NUMBER_FACTOR,
@@ -38,3 +39,16 @@ def test_an_answer_sharing_nothing_with_the_passages_is_doubted() -> None:
     assert "few words" in reason
     # Another language shares names and numbers with the passage: not doubted.
     assert draft_confidence(result("Premium cuesta 49 euros [1]."), PASSAGES)[0] == 0.9
+
+
+def test_a_draft_repeating_the_worked_example_is_doubted() -> None:
+    """The prompt's shipping example ("within 30 days of delivery"), not the workspace page."""
+
+    workspace = ["Only the owner can delete a workspace. All data is removed within 30 days."]
+    echo = result("You can delete a workspace within 30 days of delivery [1].")
+    confidence, reason = draft_confidence(echo, workspace)
+    assert confidence == pytest.approx(0.9 * EXAMPLE_ECHO_FACTOR)
+    assert reason == "the draft repeats the prompt's worked example: 30 days of, days of delivery"
+    # The same words are fine where a passage has them.
+    shop = ["Orders ship within 2 business days. You can return items within 30 days of delivery."]
+    assert draft_confidence(result("Returns: within 30 days of delivery [1]."), shop)[0] == 0.9
