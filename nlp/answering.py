@@ -1,12 +1,11 @@
 """Answering a customer's question from the knowledge base: the `Answerer` the workers call.
 
-One answer: clean the input -> pick the reply language -> bound the memory -> build the search
-query (follow-ups carry the previous question) -> retrieve -> escalate if nothing relevant ->
-draft from the best few passages -> score -> escalate below the confidence threshold ->
-translate an answer the model drafted in another language into the asker's. An
-escalation's text is a handoff note in the customer's language; the model's draft travels in
-`Draft.draft_text` for the reviewing agent. Keeping the answer in the asker's language is
-`nlp.answer_language`.
+One answer: clean the input -> pick the reply language -> bound the memory -> retrieve (a
+short follow-up may carry the previous question) -> escalate if nothing relevant -> draft from
+the best few passages -> score -> escalate below the confidence threshold -> translate an answer
+the model drafted in another language into the asker's. An escalation's text is a handoff note
+in the customer's language; the model's draft travels in `Draft.draft_text` for the reviewing
+agent. Keeping the answer in the asker's language is `nlp.answer_language`.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from nlp.answer_language import AnswerLanguage
 from nlp.confidence import draft_confidence
 from nlp.drafting import Drafter
 from nlp.handoff import handoff_note
-from nlp.history import bound_history, search_query
+from nlp.history import bound_history, retrieve
 from nlp.inference.types import PartialText
 from nlp.langid import LanguageDetector
 from nlp.prompts import strip_invisible
@@ -143,7 +142,7 @@ class RetrievalAnswerer:
             count_tokens=self.drafter.count_tokens,
         )
         lang = self.reply_language(text, turns, language)
-        hits = self.retriever.search(search_query(text, turns), k=s.search_k, language=lang)
+        hits = retrieve(self.retriever, text, turns, k=s.search_k, language=lang)
         passages = tuple(hit.to_dict() for hit in hits)
         if not hits or hits[0].score < s.min_retrieval_score:
             best = f"{hits[0].score:.3f}" if hits else "none"

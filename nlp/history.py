@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from bot.types import Turn
+from retrieval.types import Hit, Retriever
 
 FOLLOW_UP_MAX_WORDS = 8
 
@@ -49,3 +50,28 @@ def search_query(question: str, history: Sequence[Turn]) -> str:
     if not previous:
         return question
     return f"{previous[-1]}\n{question}"
+
+
+def retrieve(
+    retriever: Retriever,
+    question: str,
+    history: Sequence[Turn],
+    *,
+    k: int,
+    language: str | None = None,
+) -> list[Hit]:
+    """The passages for `question`: a short one is searched both with the previous question
+    (`search_query`) and alone, and the search whose best passage scores higher wins.
+
+    A short question is a follow-up ("And how much does it cost?") or a new topic ("How much is
+    the Business plan?"); the earlier question helps the first and muddies the second, and the
+    better match tells which it is (bench/bench_followups.py). A long question is searched once.
+    """
+    query = search_query(question, history)
+    hits = retriever.search(query, k=k, language=language)
+    if query == question:
+        return hits
+    alone = retriever.search(question, k=k, language=language)
+    if alone and (not hits or alone[0].score > hits[0].score):
+        return alone
+    return hits

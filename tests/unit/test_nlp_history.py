@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from bot.types import Turn
-from nlp.history import bound_history, search_query
+from nlp.history import bound_history, retrieve, search_query
+from retrieval.types import Hit
 
 
 def words(text: str) -> int:
@@ -39,3 +40,36 @@ def test_standalone_questions_are_searched_as_they_are() -> None:
     long = "How do I reset the password of my account when I no longer have the email?"
     assert search_query(long, history) == long
     assert search_query("and the price?", []) == "and the price?"
+
+
+class ScoredRetriever:
+    """Answers each query with one hit whose score the test sets; records the queries."""
+
+    def __init__(self, scores: dict[str, float]) -> None:
+        self.scores = scores
+        self.queries: list[str] = []
+
+    def search(self, query: str, k: int = 5, language: str | None = None) -> list[Hit]:
+        self.queries.append(query)
+        score = self.scores.get(query)
+        return [] if score is None else [Hit(query, f"{query}#0", "kb", query, score, query)]
+
+
+def test_a_short_question_is_searched_with_and_without_the_previous_one() -> None:
+    history = [Turn("user", "How do I delete my workspace?")]
+    joined = "How do I delete my workspace?\nHow much is the Business plan?"
+    # A new topic: the question alone matches better, so its passages win.
+    retriever = ScoredRetriever({joined: 0.80, "How much is the Business plan?": 0.87})
+    hits = retrieve(retriever, "How much is the Business plan?", history, k=3)
+    assert [h.doc_id for h in hits] == ["How much is the Business plan?"]
+    assert retriever.queries == [joined, "How much is the Business plan?"]
+    # A follow-up: the previous question makes the better match.
+    follow = "How do I delete my workspace?\nCan I undo that?"
+    retriever = ScoredRetriever({follow: 0.88, "Can I undo that?": 0.81})
+    assert [h.doc_id for h in retrieve(retriever, "Can I undo that?", history, k=3)] == [follow]
+    # Nothing found jointly: the question alone; a long question is searched once.
+    retriever = ScoredRetriever({"Can I undo that?": 0.7})
+    assert retrieve(retriever, "Can I undo that?", history, k=3)[0].score == 0.7
+    long = "How do I reset the password of my account when I no longer have the email?"
+    retriever = ScoredRetriever({long: 0.9})
+    assert len(retrieve(retriever, long, history, k=3)) == 1 and retriever.queries == [long]
