@@ -88,6 +88,19 @@ def test_no_review_destination_keeps_the_handoff_note(
     assert redis_client.zcard("parley:reviews:pending") == 0
     bad = ChannelSettings(review_destination="email:ops")
     assert "review_id" not in open_review(runtime, message, reply, bad).metadata
+    # The terminal has no reviewers: no warning printed into `parley chat`.
+    caplog.clear()
+    local = IncomingMessage(
+        platform="local", channel="terminal", user="me", text="hi", event_id="l"
+    )
+    with caplog.at_level(logging.WARNING):
+        open_review(
+            runtime,
+            local,
+            make_reply(local, "note", draft={"action": "escalate"}),
+            ChannelSettings(),
+        )
+    assert caplog.text == ""
 
 
 def test_review_policy_turns_every_answer_into_a_note_and_keeps_the_passages(

@@ -91,7 +91,10 @@ def open_review(
     ids = f"platform={message.platform} channel={message.channel} event={message.event_id}"
     destination = channel.review_destination or runtime.settings.review_destination
     if not destination:
-        log.warning("escalated draft not reviewed (channel has no review destination) %s", ids)
+        # Expected in `parley chat` / `parley ask` (the terminal has no reviewers): no warning
+        # printed into the conversation there.
+        level = logging.INFO if message.platform == "local" else logging.WARNING
+        log.log(level, "escalated draft not reviewed (channel has no review destination) %s", ids)
         return reply
     if parse_destination(destination) is None:
         log.warning("escalated draft not reviewed: bad review destination %r %s", destination, ids)
