@@ -142,7 +142,9 @@ class RetrievalAnswerer:
             count_tokens=self.drafter.count_tokens,
         )
         lang = self.reply_language(text, turns, language)
-        hits = retrieve(self.retriever, text, turns, k=s.search_k, language=lang)
+        hits, new_topic = retrieve(self.retriever, text, turns, k=s.search_k, language=lang)
+        if new_topic:
+            turns = ()  # earlier turns on another topic only mislead a small model
         passages = tuple(hit.to_dict() for hit in hits)
         if not hits or hits[0].score < s.min_retrieval_score:
             best = f"{hits[0].score:.3f}" if hits else "none"

@@ -59,19 +59,21 @@ def retrieve(
     *,
     k: int,
     language: str | None = None,
-) -> list[Hit]:
-    """The passages for `question`: a short one is searched both with the previous question
-    (`search_query`) and alone, and the search whose best passage scores higher wins.
+) -> tuple[list[Hit], bool]:
+    """The passages for `question`, and whether it is a new topic (False for a follow-up).
 
-    A short question is a follow-up ("And how much does it cost?") or a new topic ("How much is
-    the Business plan?"); the earlier question helps the first and muddies the second, and the
-    better match tells which it is (bench/bench_followups.py). A long question is searched once.
+    A short question is searched both with the previous question (`search_query`) and alone,
+    and the search whose best passage scores higher wins. It is a follow-up ("And how much does
+    it cost?") or a new topic ("How much is the Business plan?"): the earlier question helps the
+    first and muddies the second, and the better match tells which it is
+    (bench/bench_followups.py). A long question, or one without history, is searched once and
+    is not called a new topic (the conversation may still explain it).
     """
     query = search_query(question, history)
     hits = retriever.search(query, k=k, language=language)
     if query == question:
-        return hits
+        return hits, False
     alone = retriever.search(question, k=k, language=language)
     if alone and (not hits or alone[0].score > hits[0].score):
-        return alone
-    return hits
+        return alone, True
+    return hits, False

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from nlp.answering import RetrievalAnswerer, build_answerer, clean_input
 from nlp.handoff import handoff_note
 from nlp.translation.chat import ChatTranslator
 from nlp.types import Answerer
+from retrieval.types import Hit
 from tests.fakes_nlp import (
     PASSWORDS,
     PLANS,
@@ -250,3 +252,24 @@ def test_build_answerer_builds_the_translator_lazily(monkeypatch: pytest.MonkeyP
     assert isinstance(bot.translator(), FakeTranslator) and built == [s]
     off = build_answerer(settings(answer_translation=False), retriever=FakeRetriever())
     assert isinstance(off, RetrievalAnswerer) and off.translator() is None
+
+
+class TopicRetriever(FakeRetriever):
+    """Scores the question alone higher than joined with the previous one: a new topic."""
+
+    def search(self, query: str, k: int = 5, language: str | None = None) -> list[Hit]:
+        hits = super().search(query, k, language)
+        score = 0.80 if "\n" in query else 0.90
+        return [dataclasses.replace(hit, score=score) for hit in hits]
+
+
+def test_a_new_topic_is_drafted_without_the_earlier_turns() -> None:
+    drafter, retriever = FakeDrafter(), TopicRetriever()
+    history = [Turn("user", "How do I delete my workspace?"), Turn("assistant", "Admin [1].")]
+    bot = answerer(drafter, retriever, search_k=1)
+    bot.answer("How much is Premium?", history=history)
+    assert [q for q, _, _ in retriever.queries] == [
+        "How do I delete my workspace?\nHow much is Premium?",
+        "How much is Premium?",
+    ]
+    assert drafter.calls[0][2] == ()  # the deletion turns would only mislead the model

@@ -60,16 +60,18 @@ def test_a_short_question_is_searched_with_and_without_the_previous_one() -> Non
     joined = "How do I delete my workspace?\nHow much is the Business plan?"
     # A new topic: the question alone matches better, so its passages win.
     retriever = ScoredRetriever({joined: 0.80, "How much is the Business plan?": 0.87})
-    hits = retrieve(retriever, "How much is the Business plan?", history, k=3)
-    assert [h.doc_id for h in hits] == ["How much is the Business plan?"]
+    hits, new_topic = retrieve(retriever, "How much is the Business plan?", history, k=3)
+    assert [h.doc_id for h in hits] == ["How much is the Business plan?"] and new_topic
     assert retriever.queries == [joined, "How much is the Business plan?"]
     # A follow-up: the previous question makes the better match.
     follow = "How do I delete my workspace?\nCan I undo that?"
     retriever = ScoredRetriever({follow: 0.88, "Can I undo that?": 0.81})
-    assert [h.doc_id for h in retrieve(retriever, "Can I undo that?", history, k=3)] == [follow]
+    hits, new_topic = retrieve(retriever, "Can I undo that?", history, k=3)
+    assert [h.doc_id for h in hits] == [follow] and not new_topic
     # Nothing found jointly: the question alone; a long question is searched once.
     retriever = ScoredRetriever({"Can I undo that?": 0.7})
-    assert retrieve(retriever, "Can I undo that?", history, k=3)[0].score == 0.7
+    assert retrieve(retriever, "Can I undo that?", history, k=3)[0][0].score == 0.7
     long = "How do I reset the password of my account when I no longer have the email?"
     retriever = ScoredRetriever({long: 0.9})
-    assert len(retrieve(retriever, long, history, k=3)) == 1 and retriever.queries == [long]
+    assert retrieve(retriever, long, history, k=3)[1] is False  # not called a new topic
+    assert retriever.queries == [long]
