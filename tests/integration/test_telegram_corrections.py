@@ -206,17 +206,12 @@ def test_fix_usage_help_refusals_and_an_enqueued_edit(
 
 def test_with_fixers_set_to_agents_a_reader_is_told_and_nothing_changes(
     fake: tg.FakeTelegram,
-    make_settings: Callable[..., Settings],
+    settings: Settings,
     adapters: list[tg.AdapterThread],
     redis_client: redis.Redis,
 ) -> None:
-    settings = make_settings(
-        telegram_bot_token=tg.TOKEN,
-        telegram_base_url=fake.base_url,
-        telegram_poll_timeout=1,
-        translator_factory=TRANSLATOR,
-        translation_fixers="agents",
-        review_agents="telegram:8",
+    settings = settings.model_copy(
+        update={"translation_fixers": "agents", "review_agents": ("telegram:8",)}
     )
     translation = tg.sent_message(GROUP, 1001, _seed(settings, redis_client, 1001))
     fake.queue_updates(_fix(921, "/fix Where is the April invoice?", translation, 121))
